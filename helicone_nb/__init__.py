@@ -1,0 +1,1 @@
+"""helicone_nb: Helicone sessions straight into typed pandas DataFrames."""

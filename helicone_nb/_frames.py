@@ -1,0 +1,247 @@
+"""Wire rows -> typed pandas DataFrames, through ONE schema map per kind of row.
+
+The user-facing tables of these columns are in README.md ("The sessions DataFrame" and "The
+requests DataFrame"); keep both in step with the maps below (tests/test_frames.py checks it).
+Conversion is column-wise and vectorised: a page of 1000 rows must not cost more than the naive
+``pd.DataFrame(resp.json()["data"])`` users write today (benchmarked in tests/benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ResponseFormatError
+from ._time import parse_server_timestamps
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Sessions DataFrame: column -> (dtype, description). ``tz`` dtypes are filled in per call.
+SESSION_SCHEMA: dict[str, tuple[str, str]] = {
+    "session_id": ("string", "Helicone-Session-Id"),
+    "session_name": ("string", "Helicone-Session-Name; '' when the requests carry none"),
+    "created_at": ("datetime64[ns, tz]", "first in-window request, shown in the call's tz"),
+    "latest_request_created_at": ("datetime64[ns, tz]", "last in-window request"),
+    "duration_s": ("float64", "latest_request_created_at - created_at, seconds"),
+    "total_cost": ("float64", "USD, sum over the session's in-window requests"),
+    "total_requests": ("Int64", "number of in-window requests"),
+    "prompt_tokens": ("Int64", "sum of prompt tokens"),
+    "completion_tokens": ("Int64", "sum of completion tokens"),
+    "total_tokens": ("Int64", "prompt + completion tokens"),
+    "avg_latency": ("float64", "ms, mean latency per request of this session (not weighted)"),
+    "user_ids": ("object", "list of distinct user ids, '' (no user) removed"),
+}
+
+SESSION_WIRE_FIELDS = (
+    "session_id",
+    "session_name",
+    "created_at",
+    "latest_request_created_at",
+    "total_cost",
+    "total_requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "avg_latency",
+    "user_ids",
+)
+
+#: Requests DataFrame (drill-down into sessions): column -> (dtype, description).
+REQUEST_SCHEMA: dict[str, tuple[str, str]] = {
+    "request_id": ("string", "Helicone request id"),
+    "session_id": ("string", "Helicone-Session-Id property"),
+    "session_name": ("string", "Helicone-Session-Name property ('' when missing)"),
+    "session_path": ("string", "Helicone-Session-Path property, e.g. '/plan/search' ('/' if none)"),
+    "created_at": ("datetime64[ns, tz]", "request time, shown in the call's tz"),
+    "user_id": ("string", "Helicone-User-Id ('' when missing)"),
+    "model": ("string", "model used"),
+    "provider": ("string", "provider, e.g. OPENAI"),
+    "status": ("Int64", "HTTP status of the provider response"),
+    "latency_ms": ("float64", "ms, request latency (Helicone's delay_ms)"),
+    "time_to_first_token_ms": ("float64", "ms, streaming time to first token"),
+    "prompt_tokens": ("Int64", "prompt tokens"),
+    "completion_tokens": ("Int64", "completion tokens"),
+    "total_tokens": ("Int64", "prompt + completion tokens"),
+    "cost": ("float64", "USD"),
+    "properties": ("object", "dict of the other custom properties"),
+}
+
+SESSION_PROPERTY_KEYS = ("Helicone-Session-Id", "Helicone-Session-Name", "Helicone-Session-Path")
+
+
+def _dtype(name: str, tz: _dt.tzinfo | str) -> Any:
+    import pandas as pd
+
+    dtype = name
+    if dtype.startswith("datetime64"):
+        return pd.DatetimeTZDtype(unit="ns", tz=tz)
+    return dtype
+
+
+def empty_frame(schema: Mapping[str, tuple[str, str]], tz: _dt.tzinfo | str) -> pd.DataFrame:
+    """A zero-row frame that still has every column with its dtype."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {col: pd.Series([], dtype=_dtype(dt, tz)) for col, (dt, _) in schema.items()}
+    )
+
+
+def _column(rows: Sequence[Mapping[str, Any]], field: str) -> list[Any]:
+    try:
+        return [row[field] for row in rows]
+    except KeyError:
+        raise ResponseFormatError(
+            f"a session row has no {field!r} field; Helicone's SessionResult has exactly "
+            f"{', '.join(SESSION_WIRE_FIELDS)}"
+        ) from None
+    except TypeError:
+        raise ResponseFormatError("session rows must be JSON objects") from None
+
+
+def _numeric(values: list[Any], field: str, dtype: str) -> Any:
+    import pandas as pd
+
+    try:
+        series = pd.to_numeric(pd.Series(values, dtype=object), errors="raise")
+    except (ValueError, TypeError):
+        raise ResponseFormatError(f"field {field!r} holds a value that is not a number") from None
+    if dtype == "Int64":
+        return series.astype("Float64").round().astype("Int64")
+    return series.astype("float64")
+
+
+def _strings(values: list[Any], field: str) -> Any:
+    import pandas as pd
+
+    if not all(type(v) is str for v in values):
+        raise ResponseFormatError(f"field {field!r} must be a string in every row")
+    return pd.array(values, dtype="string")
+
+
+def sessions_frame(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    tz: _dt.tzinfo | str = "UTC",
+    shift_minutes: float = 0,
+) -> pd.DataFrame:
+    """Session rows as Helicone sends them -> the typed sessions DataFrame.
+
+    Counts sent as JSON strings are read as numbers, ISO and ClickHouse timestamps both become
+    UTC instants (undoing ``shift_minutes`` of timezoneDifference) shown in ``tz``, and ``""`` is
+    dropped from ``user_ids``.
+    """
+    import pandas as pd
+
+    if not rows:
+        return empty_frame(SESSION_SCHEMA, tz)
+    cols = {field: _column(rows, field) for field in SESSION_WIRE_FIELDS}
+    data: dict[str, Any] = {}
+    data["session_id"] = _strings(cols["session_id"], "session_id")
+    data["session_name"] = _strings(cols["session_name"], "session_name")
+    for field in ("created_at", "latest_request_created_at"):
+        try:
+            data[field] = parse_server_timestamps(
+                pd.Index(cols[field], dtype=object), shift_minutes=shift_minutes, tz=tz
+            ).as_unit("ns")
+        except (ValueError, TypeError):
+            raise ResponseFormatError(f"field {field!r} holds a value that is not a timestamp") from None
+    data["duration_s"] = (data["latest_request_created_at"] - data["created_at"]).total_seconds()
+    for field, (dtype, _) in SESSION_SCHEMA.items():
+        if dtype in ("float64", "Int64") and field in cols:
+            data[field] = _numeric(cols[field], field, dtype)
+    user_ids = cols["user_ids"]
+    if not all(type(u) is list for u in user_ids):
+        raise ResponseFormatError("field 'user_ids' must be a list in every row")
+    data["user_ids"] = [[u for u in ids if u] for ids in user_ids]
+    frame = pd.DataFrame(
+        {col: _values(data[col]) for col in SESSION_SCHEMA}, index=pd.RangeIndex(len(rows))
+    )
+    return frame
+
+
+def _values(v: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(v, pd.Series):
+        return v.array
+    if isinstance(v, pd.Index):
+        return v.array
+    return v
+
+
+def dedupe_sessions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the first row of each (session_id, session_name) pair, in order."""
+    if frame.empty:
+        return frame
+    keep = ~frame.duplicated(subset=["session_id", "session_name"], keep="first")
+    if bool(keep.all()):
+        return frame
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def concat_frames(frames: Iterable[pd.DataFrame], schema: Mapping[str, tuple[str, str]],
+                  tz: _dt.tzinfo | str) -> pd.DataFrame:
+    """Concatenate typed page frames, keeping every dtype (also when there are none)."""
+    import pandas as pd
+
+    parts = [f for f in frames if len(f)]
+    if not parts:
+        return empty_frame(schema, tz)
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    return pd.concat(parts, ignore_index=True)
+
+
+def requests_frame(
+    rows: Sequence[Mapping[str, Any]], *, tz: _dt.tzinfo | str = "UTC"
+) -> pd.DataFrame:
+    """``HeliconeRequest`` rows (query-clickhouse / export JSONL) -> the typed requests frame."""
+    import pandas as pd
+
+    if not rows:
+        return empty_frame(REQUEST_SCHEMA, tz)
+    try:
+        props = [dict(r.get("request_properties") or r.get("properties") or {}) for r in rows]
+        data: dict[str, Any] = {
+            "request_id": [str(r["request_id"]) for r in rows],
+            "session_id": [p.get("Helicone-Session-Id", "") for p in props],
+            "session_name": [p.get("Helicone-Session-Name", "") for p in props],
+            "session_path": [p.get("Helicone-Session-Path", "/") or "/" for p in props],
+            "user_id": [r.get("request_user_id") or "" for r in rows],
+            "model": [r.get("model") or r.get("request_model") or "" for r in rows],
+            "provider": [str(r.get("provider") or "") for r in rows],
+        }
+        created = [r["request_created_at"] for r in rows]
+    except KeyError as exc:
+        raise ResponseFormatError(f"a request row has no {exc.args[0]!r} field") from None
+    except (TypeError, AttributeError):
+        raise ResponseFormatError("request rows must be JSON objects") from None
+    try:
+        data["created_at"] = parse_server_timestamps(
+            pd.Index(created, dtype=object), shift_minutes=0, tz=tz
+        ).as_unit("ns")
+    except (ValueError, TypeError):
+        raise ResponseFormatError("request_created_at holds a value that is not a timestamp") from None
+    numeric = {
+        "status": "response_status",
+        "latency_ms": "delay_ms",
+        "time_to_first_token_ms": "time_to_first_token",
+        "prompt_tokens": "prompt_tokens",
+        "completion_tokens": "completion_tokens",
+        "total_tokens": "total_tokens",
+        "cost": "cost",
+    }
+    for col, field in numeric.items():
+        dtype = REQUEST_SCHEMA[col][0]
+        data[col] = _numeric([r.get(field) for r in rows], field, dtype)
+    data["properties"] = [
+        {k: v for k, v in p.items() if k not in SESSION_PROPERTY_KEYS} for p in props
+    ]
+    for col in ("request_id", "session_id", "session_name", "session_path", "user_id", "model",
+                "provider"):
+        data[col] = pd.array(data[col], dtype="string")
+    return pd.DataFrame({col: _values(data[col]) for col in REQUEST_SCHEMA},
+                        index=pd.RangeIndex(len(rows)))

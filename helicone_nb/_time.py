@@ -1,0 +1,167 @@
+"""Time windows in, true UTC instants out.
+
+``resolve_window`` turns what a user types (aware or naive datetimes, pandas Timestamps, dates,
+ISO strings, epoch milliseconds, relative strings such as ``"7d"``) into an absolute window.
+``parse_server_timestamps`` turns what Helicone returns (ISO-8601 or ClickHouse text, shifted by
+the ``timezoneDifference`` the request sent) back into UTC instants, shown in the call's zone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ._errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TimeLike: TypeAlias = "str | int | float | _dt.datetime | _dt.date | pd.Timestamp"
+
+_RELATIVE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|"
+    r"d|days?|w|wk|weeks?)\s*(?:ago)?\s*$",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def check_tz(tz: str | _dt.tzinfo) -> _dt.tzinfo:
+    """A tzinfo for ``tz`` or a clear error."""
+    if isinstance(tz, _dt.tzinfo):
+        return tz
+    if not isinstance(tz, str) or not tz:
+        raise UsageError(f"tz must be an IANA zone name such as 'Europe/Berlin', got {tz!r}")
+    if tz.upper() == "UTC":
+        return _dt.UTC
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {tz!r}; use an IANA name such as 'UTC', 'Europe/Berlin' or "
+            "'America/New_York'"
+        ) from None
+
+
+def relative_seconds(text: str) -> float | None:
+    """Seconds in a relative string like ``"7d"`` / ``"24h"`` / ``"90 min"``, else None."""
+    m = _RELATIVE.match(text)
+    if not m:
+        return None
+    unit = m.group(2).lower()
+    key = "m" if unit.startswith("min") or unit == "m" else unit[0]
+    return float(m.group(1)) * _UNIT_SECONDS[key]
+
+
+def to_utc(value: Any, tz: _dt.tzinfo, now: _dt.datetime, what: str) -> _dt.datetime:
+    """One instant as an aware UTC datetime. Naive values are read in ``tz``."""
+    import pandas as pd
+
+    if isinstance(value, bool) or value is None:
+        raise UsageError(f"{what} must be a time, got {value!r}")
+    if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise UsageError(f"{what}: {value!r} is not a time")
+        # epoch milliseconds (the unit Helicone's timeFilter uses)
+        return _dt.datetime.fromtimestamp(value / 1000, tz=_dt.UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "now":
+            return now
+        seconds = relative_seconds(text)
+        if seconds is not None:
+            return now - _dt.timedelta(seconds=seconds)
+        try:
+            ts = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            raise UsageError(
+                f"{what}: cannot read {value!r} as a time. Use an ISO date/time "
+                "('2025-01-31', '2025-01-31T10:00', '2025-01-31T10:00:00Z'), a relative time "
+                "before now ('7d', '24h', '30min', '2w'), 'now', epoch milliseconds, or a datetime."
+            ) from None
+        if ts is pd.NaT:
+            raise UsageError(f"{what}: {value!r} is not a time")
+        value = ts
+    if isinstance(value, pd.Timestamp):
+        if value is pd.NaT:
+            raise UsageError(f"{what}: NaT is not a time")
+        value = value.to_pydatetime()
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            value = value.replace(tzinfo=tz)
+        return value.astimezone(_dt.UTC)
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(_dt.UTC)
+    raise UsageError(
+        f"{what} must be a datetime, pandas Timestamp, date, ISO string, relative string "
+        f"('7d'), or epoch milliseconds; got {type(value).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """An absolute time window; Helicone matches requests with ``start < t < end``."""
+
+    start: _dt.datetime
+    end: _dt.datetime
+
+    @property
+    def start_ms(self) -> int:
+        return _ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        return _ms(self.end)
+
+
+def _ms(t: _dt.datetime) -> int:
+    return int(round(t.timestamp() * 1000))
+
+
+def resolve_window(
+    start: Any,
+    end: Any,
+    tz: str | _dt.tzinfo = "UTC",
+    *,
+    now: _dt.datetime | None = None,
+    align_relative: bool = True,
+) -> Window:
+    """Resolve user input into an absolute window, or raise :class:`UsageError`.
+
+    Relative bounds ("7d", "now", or a missing ``end``) are taken from ``now`` aligned down to
+    the minute, so re-running a cell within the same minute asks exactly the same question.
+    """
+    zone = check_tz(tz)
+    now = now or _dt.datetime.now(_dt.UTC)
+    if align_relative:
+        now = now.replace(second=0, microsecond=0)
+    if start is None:
+        raise UsageError(
+            "start is required: e.g. start='7d' (last 7 days), start='2025-01-01', or a datetime"
+        )
+    s = to_utc(start, zone, now, "start")
+    e = now if end is None else to_utc(end, zone, now, "end")
+    if e <= s:
+        raise UsageError(
+            f"end ({e.isoformat()}) must be after start ({s.isoformat()}); "
+            "swap them or widen the window"
+        )
+    return Window(s, e)
+
+
+def parse_server_timestamps(values: Any, *, shift_minutes: float, tz: str | _dt.tzinfo) -> Any:
+    """Helicone timestamps (ISO or ClickHouse text) -> tz-aware pandas values in ``tz``.
+
+    Helicone adds ``timezoneDifference`` minutes to the UTC instant before formatting, and
+    ClickHouse text carries no zone, so both forms are read as UTC and the shift is undone.
+    """
+    import pandas as pd
+
+    parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+    if shift_minutes:
+        parsed = parsed - pd.Timedelta(minutes=shift_minutes)
+    zone = check_tz(tz)
+    return parsed.tz_convert(zone)
