@@ -1,1 +1,83 @@
-"""helicone_nb: Helicone sessions straight into typed pandas DataFrames."""
+"""helicone_nb: Helicone sessions straight into typed pandas DataFrames.
+
+>>> import helicone_nb as hnb
+>>> client = hnb.connect()            # your org with HELICONE_API_KEY, else built-in demo data
+>>> df = client.fetch_sessions("7d", filter=hnb.request.model == "gpt-4o")  # doctest: +SKIP
+"""
+
+from ._base_client import InconsistentPagesWarning, RetryPolicy, __version__
+from ._cache import CacheInfo, PageCache, default_cache_dir
+from ._client import AsyncClient, Client, FetchStats
+from ._connect import connect
+from ._errors import (
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    ConfigurationError,
+    FilterError,
+    HeliconeError,
+    IncompleteFetchError,
+    MissingDependencyError,
+    RateLimitError,
+    RequestValidationError,
+    ResponseFormatError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+    UsageError,
+)
+from ._filters import (
+    ALL,
+    And,
+    Column,
+    Condition,
+    Filter,
+    Or,
+    has_prop,
+    parse_filter,
+    prop,
+    request,
+    session,
+)
+from ._frames import REQUEST_SCHEMA, SESSION_SCHEMA
+
+__all__ = [
+    "ALL",
+    "REQUEST_SCHEMA",
+    "SESSION_SCHEMA",
+    "APIError",
+    "APIStatusError",
+    "And",
+    "AsyncClient",
+    "AuthenticationError",
+    "CacheInfo",
+    "Client",
+    "Column",
+    "Condition",
+    "ConfigurationError",
+    "FetchStats",
+    "Filter",
+    "FilterError",
+    "HeliconeError",
+    "IncompleteFetchError",
+    "InconsistentPagesWarning",
+    "MissingDependencyError",
+    "Or",
+    "PageCache",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "UsageError",
+    "__version__",
+    "connect",
+    "default_cache_dir",
+    "has_prop",
+    "parse_filter",
+    "prop",
+    "request",
+    "session",
+]

@@ -65,7 +65,7 @@ class TransportError(APIError):
     """The connection failed or dropped, and every retry failed too."""
 
 
-class TimeoutError(TransportError):  # noqa: A001 - mirrors httpx naming, exported qualified
+class TimeoutError(TransportError):
     """The server did not answer within the timeout, and every retry timed out too."""
 
 

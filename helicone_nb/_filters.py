@@ -121,9 +121,10 @@ def column_type(table: str, column: str) -> ColumnType:
             f"{', '.join(sorted(REQUEST_COLUMNS))}, plus 'properties' (use prop(key)) and "
             "'property_key' (use has_prop(key))."
             + (
-                f" {column!r} is a session-level column: use session.{column.removeprefix('session_')}."
-                if column in SESSION_COLUMNS or "session_" + column in SESSION_COLUMNS
-                and column not in REQUEST_COLUMNS
+                f" {column!r} is a session-level column: "
+                f"use session.{column.removeprefix('session_')}."
+                if column in SESSION_COLUMNS
+                or ("session_" + column in SESSION_COLUMNS and column not in REQUEST_COLUMNS)
                 else _did_you_mean(column, list(REQUEST_COLUMNS))
             )
         )
@@ -326,7 +327,11 @@ class _Branch(Filter):
         yield from self.right.leaves()
 
     def _wire(self, tz: str | _dt.tzinfo) -> WireNode:
-        return {"left": self.left._wire(tz), "operator": self.operator, "right": self.right._wire(tz)}
+        return {
+            "left": self.left._wire(tz),
+            "operator": self.operator,
+            "right": self.right._wire(tz),
+        }
 
     def check(self) -> None:
         self.left.check()

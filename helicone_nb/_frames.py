@@ -147,7 +147,9 @@ def sessions_frame(
                 pd.Index(cols[field], dtype=object), shift_minutes=shift_minutes, tz=tz
             ).as_unit("ns")
         except (ValueError, TypeError):
-            raise ResponseFormatError(f"field {field!r} holds a value that is not a timestamp") from None
+            raise ResponseFormatError(
+                f"field {field!r} holds a value that is not a timestamp"
+            ) from None
     data["duration_s"] = (data["latest_request_created_at"] - data["created_at"]).total_seconds()
     for field, (dtype, _) in SESSION_SCHEMA.items():
         if dtype in ("float64", "Int64") and field in cols:
@@ -182,8 +184,9 @@ def dedupe_sessions(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[keep].reset_index(drop=True)
 
 
-def concat_frames(frames: Iterable[pd.DataFrame], schema: Mapping[str, tuple[str, str]],
-                  tz: _dt.tzinfo | str) -> pd.DataFrame:
+def concat_frames(
+    frames: Iterable[pd.DataFrame], schema: Mapping[str, tuple[str, str]], tz: _dt.tzinfo | str
+) -> pd.DataFrame:
     """Concatenate typed page frames, keeping every dtype (also when there are none)."""
     import pandas as pd
 
@@ -224,7 +227,9 @@ def requests_frame(
             pd.Index(created, dtype=object), shift_minutes=0, tz=tz
         ).as_unit("ns")
     except (ValueError, TypeError):
-        raise ResponseFormatError("request_created_at holds a value that is not a timestamp") from None
+        raise ResponseFormatError(
+            "request_created_at holds a value that is not a timestamp"
+        ) from None
     numeric = {
         "status": "response_status",
         "latency_ms": "delay_ms",
@@ -240,8 +245,16 @@ def requests_frame(
     data["properties"] = [
         {k: v for k, v in p.items() if k not in SESSION_PROPERTY_KEYS} for p in props
     ]
-    for col in ("request_id", "session_id", "session_name", "session_path", "user_id", "model",
-                "provider"):
+    for col in (
+        "request_id",
+        "session_id",
+        "session_name",
+        "session_path",
+        "user_id",
+        "model",
+        "provider",
+    ):
         data[col] = pd.array(data[col], dtype="string")
-    return pd.DataFrame({col: _values(data[col]) for col in REQUEST_SCHEMA},
-                        index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(
+        {col: _values(data[col]) for col in REQUEST_SCHEMA}, index=pd.RangeIndex(len(rows))
+    )

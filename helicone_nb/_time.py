@@ -82,17 +82,16 @@ def to_utc(value: Any, tz: _dt.tzinfo, now: _dt.datetime, what: str) -> _dt.date
                 "('2025-01-31', '2025-01-31T10:00', '2025-01-31T10:00:00Z'), a relative time "
                 "before now ('7d', '24h', '30min', '2w'), 'now', epoch milliseconds, or a datetime."
             ) from None
-        if ts is pd.NaT:
+        if pd.isna(ts):
             raise UsageError(f"{what}: {value!r} is not a time")
         value = ts
     if isinstance(value, pd.Timestamp):
-        if value is pd.NaT:
-            raise UsageError(f"{what}: NaT is not a time")
         value = value.to_pydatetime()
     if isinstance(value, _dt.datetime):
-        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            value = value.replace(tzinfo=tz)
-        return value.astimezone(_dt.UTC)
+        moment: _dt.datetime = value
+        if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+            moment = moment.replace(tzinfo=tz)
+        return moment.astimezone(_dt.UTC)
     if isinstance(value, _dt.date):
         return _dt.datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(_dt.UTC)
     raise UsageError(
@@ -118,7 +117,7 @@ class Window:
 
 
 def _ms(t: _dt.datetime) -> int:
-    return int(round(t.timestamp() * 1000))
+    return round(t.timestamp() * 1000)
 
 
 def resolve_window(

@@ -115,13 +115,17 @@ class SessionNameResult(BaseModel):
     avg_latency: float
 
 
+def _ascending() -> dict[str, Literal["asc", "desc"]]:
+    return {"created_at": "asc"}
+
+
 class RequestQueryParams(_Strict):
     """Body of ``POST /v1/request/query-clickhouse`` (success status is 201)."""
 
     filter: Any = "all"
     offset: int = 0
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
-    sort: dict[str, Literal["asc", "desc"]] = Field(default_factory=lambda: {"created_at": "asc"})
+    sort: dict[str, Literal["asc", "desc"]] = Field(default_factory=_ascending)
     is_cached: bool = Field(default=False, alias="isCached")
 
 
