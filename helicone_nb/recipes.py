@@ -318,8 +318,14 @@ def _finish_groups(
     return pd.DataFrame(data, index=pd.RangeIndex(len(keys)))
 
 
-def _group_sizes(long: pd.DataFrame) -> Any:
-    return long.groupby("_key", dropna=False, sort=True).size()
+def _group_sizes(long: pd.DataFrame, by: str | None = "") -> Any:
+    """Rows per group, sorted by key; ``by=None`` always has its one overall group."""
+    sizes = long.groupby("_key", dropna=False, sort=True).size()
+    if by is None and sizes.empty:
+        import pandas as pd
+
+        sizes = pd.Series([0], index=pd.Index([""], dtype="string"), dtype="int64")
+    return sizes
 
 
 def _sum_int(long: pd.DataFrame, column: str, index: Any) -> Any:
@@ -769,7 +775,7 @@ def _stats_table(
     """Per-group percentiles and max of ``values`` plus ``extra(index)`` columns."""
     import pandas as pd
 
-    sizes = _group_sizes(long)
+    sizes = _group_sizes(long, by)
     idx = sizes.index
     s = pd.Series(values, index=long.index, dtype="float64")
     g = s.groupby(long["_key"], dropna=False, sort=True)
@@ -944,7 +950,7 @@ def cost_per_1k_tokens(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     _check_frame(df, "cost_per_1k_tokens", ["total_cost", "total_tokens"])
     long = _keyed(df, by, "cost_per_1k_tokens")
     k = long["_k"].to_numpy(dtype="float64")
-    sizes = _group_sizes(long)
+    sizes = _group_sizes(long, by)
     idx = sizes.index
     cost = _sum_float(long, _float_values(long["total_cost"]) / k, idx)
     if by == "user":
