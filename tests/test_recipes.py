@@ -246,7 +246,7 @@ def test_cost_by_empty_frame_keeps_columns(empty: pd.DataFrame, by: str) -> None
 
 
 def test_cost_by_bad_arguments(df: pd.DataFrame) -> None:
-    with pytest.raises(UsageError, match="'day'.*session_name"):
+    with pytest.raises(UsageError, match=r"'day'.*session_name"):
         recipes.cost_by(df, "nope")
     with pytest.raises(UsageError, match="by='user'"):
         recipes.cost_by(df, "user_ids")
@@ -324,7 +324,7 @@ def test_cost_over_time_empty_and_bad_freq(df: pd.DataFrame, empty: pd.DataFrame
     assert len(out) == 0
     assert str(out["period"].dtype) == "datetime64[ns, Europe/Berlin]"
     assert str(out["requests"].dtype) == "Int64"
-    with pytest.raises(UsageError, match="not a time frequency.*'D'"):
+    with pytest.raises(UsageError, match=r"not a time frequency.*'D'"):
         recipes.cost_over_time(df, "fortnight")
     with pytest.raises(UsageError, match="positive"):
         recipes.cost_over_time(df, "-1D")
@@ -431,7 +431,7 @@ def test_top_sessions_na_last_and_errors() -> None:
     frame = sessions_frame(rows)
     with pytest.raises(UsageError, match="is not numeric"):
         recipes.top_sessions(frame, "session_name")
-    with pytest.raises(UsageError, match="is not a column.*cost_per_request"):
+    with pytest.raises(UsageError, match=r"is not a column.*cost_per_request"):
         recipes.top_sessions(frame, "cost_usd")
     with pytest.raises(UsageError, match="non-negative integer"):
         recipes.top_sessions(frame, n=-1)
