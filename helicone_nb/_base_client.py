@@ -102,6 +102,9 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_backoff, self.backoff * (2**attempt)))
 
 
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     for header in ("retry-after", "ratelimit-reset"):
         value = response.headers.get(header)
@@ -144,6 +147,7 @@ class PagePlan:
     pages: dict[int, pd.DataFrame] = field(default_factory=dict)
     requested: set[int] = field(default_factory=set)
     short_at: int | None = None  # offset of the first page that came back short
+    count_pending: bool = False  # a count request is in flight: fetch only page 0 meanwhile
 
     def limit(self) -> int | None:
         """First offset that is certainly not needed, if known yet."""
@@ -165,8 +169,15 @@ class PagePlan:
         while limit is None or offset < limit:
             if offset not in self.requested:
                 certain = self.count is not None and offset < self.count
-                if not certain and in_flight + len(offsets) >= self.concurrency:
-                    break
+                if not certain:
+                    if self.count_pending and offset > 0:
+                        break
+                    if self.count is not None and not all(
+                        o in self.pages for o in range(0, self.count, self.page_size)
+                    ):
+                        break  # the count's pages first; read past it only if they were full
+                    if in_flight + len(offsets) >= self.concurrency:
+                        break
                 offsets.append(offset)
             offset += self.page_size
         self.requested.update(offsets)
@@ -256,7 +267,7 @@ class BaseClient:
 
     @staticmethod
     def _resolve_base_url(key: str, region: str | None, base_url: str | None) -> str:
-        if base_url is None:
+        if base_url is None and region is None:  # an explicit region beats the environment
             base_url = os.environ.get("HELICONE_BASE_URL") or None
         if base_url is not None:
             if region is not None:
@@ -321,6 +332,7 @@ class BaseClient:
         path: str,
         body: Mapping[str, Any],
         success: tuple[int, ...] = (200,),
+        policy: RetryPolicy | None = None,
     ) -> Generator[httpx.Request | float, Any, Any]:
         """Send ``body`` to ``path``; yield requests to send and delays to sleep; return data.
 
@@ -329,7 +341,7 @@ class BaseClient:
         """
         request = client.build_request("POST", path, json=body, headers=self._headers())
         method, url = "POST", str(request.url.copy_with(query=None))
-        policy = self.retries
+        policy = policy or self.retries
         waited = 0.0
         attempt = 0
         while True:

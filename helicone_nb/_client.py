@@ -21,13 +21,14 @@ import httpx
 from ._base_client import (
     COUNT_PATH,
     NAMES_PATH,
+    NO_RETRY,
     BaseClient,
     PagedQuery,
     PagePlan,
     _Progress,
     log,
 )
-from ._errors import APIError, APIStatusError, AuthenticationError, ResponseFormatError
+from ._errors import APIError, AuthenticationError, ResponseFormatError
 from ._filters import FilterLike
 from ._wire import SessionNameResult, SessionsAggregateMetrics
 
@@ -271,8 +272,11 @@ class Client(BaseClient):
     # -- paging ----------------------------------------------------------------------------
 
     def _page_task(
-        self, query: PagedQuery, offset: int, stats: _Stats, write: bool
+        self, query: PagedQuery, offset: int, stats: _Stats, write: bool, read: bool
     ) -> tuple[pd.DataFrame, bool]:
+        cached = self._cached_page(query, offset, read)
+        if cached is not None:
+            return cached, True
         data = self._run(
             self._request_flow(
                 self._http, query.path, query.page_body(offset), query.success_status
@@ -286,10 +290,12 @@ class Client(BaseClient):
     def _count_task(self, query: PagedQuery, stats: _Stats, write: bool) -> int | None:
         assert query.count_body is not None
         try:
-            count = self._read_count(self._post(COUNT_PATH, query.count_body, stats))
+            # the count only saves requests: one attempt, then page without it
+            flow = self._request_flow(self._http, COUNT_PATH, query.count_body, policy=NO_RETRY)
+            count = self._read_count(self._run(flow, stats))
         except AuthenticationError:
             raise
-        except (APIStatusError, ResponseFormatError) as exc:
+        except APIError as exc:  # count is an optimisation: page without it
             log.info("session count unavailable (%s); reading ahead instead", exc)
             return None
         self._store_count(query, count, write)
@@ -308,15 +314,17 @@ class Client(BaseClient):
         stats = _Stats()
         plan = self._new_plan(query)
         bar = self._progress_bar(query, progress)
-        warm = self._warm_start(query, plan, bar, read=cache and not refresh)
+        read = cache and not refresh
+        warm = self._warm_start(query, plan, bar, read=read)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="helicone")
         futures: dict[Future[Any], int | None] = {}
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 futures[pool.submit(self._count_task, query, stats, cache)] = None
+                plan.count_pending = True
             while not plan.done():
                 for offset in plan.next_offsets(in_flight=len(futures)):
-                    futures[pool.submit(self._page_task, query, offset, stats, cache)] = offset
+                    futures[pool.submit(self._page_task, query, offset, stats, cache, read)] = offset
                 if not futures:
                     break
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -340,6 +348,7 @@ class Client(BaseClient):
     @staticmethod
     def _apply(plan: PagePlan, bar: _Progress, key: int | None, result: Any) -> None:
         if key is None:
+            plan.count_pending = False
             if result is not None:
                 plan.count = result
                 bar.set_total(max(1, -(-result // plan.page_size)))
@@ -495,8 +504,17 @@ class AsyncClient(BaseClient):
         return _names_frame(await self._post(NAMES_PATH, body), tz)
 
     async def _page_task(
-        self, query: PagedQuery, offset: int, stats: _Stats, write: bool, gate: asyncio.Semaphore
+        self,
+        query: PagedQuery,
+        offset: int,
+        stats: _Stats,
+        write: bool,
+        read: bool,
+        gate: asyncio.Semaphore,
     ) -> tuple[pd.DataFrame, bool]:
+        cached = self._cached_page(query, offset, read)
+        if cached is not None:
+            return cached, True
         async with gate:
             data = await self._run(
                 self._request_flow(
@@ -514,11 +532,14 @@ class AsyncClient(BaseClient):
         assert query.count_body is not None
         try:
             async with gate:
-                data = await self._post(COUNT_PATH, query.count_body, stats)
+                flow = self._request_flow(
+                    self._http, COUNT_PATH, query.count_body, policy=NO_RETRY
+                )
+                data = await self._run(flow, stats)
             count = self._read_count(data)
         except AuthenticationError:
             raise
-        except (APIStatusError, ResponseFormatError) as exc:
+        except APIError as exc:  # count is an optimisation: page without it
             log.info("session count unavailable (%s); reading ahead instead", exc)
             return None
         self._store_count(query, count, write)
@@ -537,15 +558,17 @@ class AsyncClient(BaseClient):
         stats = _Stats()
         plan = self._new_plan(query)
         bar = self._progress_bar(query, progress)
-        warm = self._warm_start(query, plan, bar, read=cache and not refresh)
+        read = cache and not refresh
+        warm = self._warm_start(query, plan, bar, read=read)
         gate = asyncio.Semaphore(self.concurrency)
         tasks: dict[asyncio.Task[Any], int | None] = {}
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 tasks[asyncio.ensure_future(self._count_task(query, stats, cache, gate))] = None
+                plan.count_pending = True
             while not plan.done():
                 for offset in plan.next_offsets(in_flight=len(tasks)):
-                    task = asyncio.ensure_future(self._page_task(query, offset, stats, cache, gate))
+                    task = asyncio.ensure_future(self._page_task(query, offset, stats, cache, read, gate))
                     tasks[task] = offset
                 if not tasks:
                     break
