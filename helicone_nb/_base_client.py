@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+from pydantic_core import from_json
 
 from . import _frames
 from ._errors import (
@@ -396,7 +397,8 @@ class BaseClient:
     ) -> Any:
         status = response.status_code
         try:
-            body = json.loads(response.content) if response.content else None
+            # pydantic-core's JSON parser: faster than json.loads on 1000-row pages
+            body = from_json(response.content) if response.content else None
         except ValueError:
             body = None
             if status in success:

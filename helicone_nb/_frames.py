@@ -102,21 +102,27 @@ def _column(rows: Sequence[Mapping[str, Any]], field: str) -> list[Any]:
 
 
 def _numeric(values: list[Any], field: str, dtype: str) -> Any:
+    """Numbers (or numeric strings, or None) -> float64 ndarray or a nullable Int64 array."""
+    import numpy as np
     import pandas as pd
 
     try:
-        series = pd.to_numeric(pd.Series(values, dtype=object), errors="raise")
+        arr = np.array(values, dtype=np.float64)  # also parses "7" (64-bit counts as strings)
     except (ValueError, TypeError):
         raise ResponseFormatError(f"field {field!r} holds a value that is not a number") from None
+    if arr.ndim != 1:
+        raise ResponseFormatError(f"field {field!r} holds a value that is not a number")
     if dtype == "Int64":
-        return series.astype("Float64").round().astype("Int64")
-    return series.astype("float64")
+        mask = np.isnan(arr)
+        ints = np.where(mask, 0, np.rint(arr)).astype(np.int64)
+        return pd.arrays.IntegerArray(ints, mask)
+    return arr
 
 
 def _strings(values: list[Any], field: str) -> Any:
     import pandas as pd
 
-    if not all(type(v) is str for v in values):
+    if not set(map(type, values)) <= {str}:
         raise ResponseFormatError(f"field {field!r} must be a string in every row")
     return pd.array(values, dtype="string")
 
@@ -144,32 +150,33 @@ def sessions_frame(
     for field in ("created_at", "latest_request_created_at"):
         try:
             data[field] = parse_server_timestamps(
-                pd.Index(cols[field], dtype=object), shift_minutes=shift_minutes, tz=tz
+                cols[field], shift_minutes=shift_minutes, tz=tz
             ).as_unit("ns")
         except (ValueError, TypeError):
             raise ResponseFormatError(
                 f"field {field!r} holds a value that is not a timestamp"
             ) from None
-    data["duration_s"] = (data["latest_request_created_at"] - data["created_at"]).total_seconds()
+    data["duration_s"] = (
+        data["latest_request_created_at"].asi8 - data["created_at"].asi8
+    ) / 1e9
     for field, (dtype, _) in SESSION_SCHEMA.items():
         if dtype in ("float64", "Int64") and field in cols:
             data[field] = _numeric(cols[field], field, dtype)
     user_ids = cols["user_ids"]
-    if not all(type(u) is list for u in user_ids):
+    if not set(map(type, user_ids)) <= {list}:
         raise ResponseFormatError("field 'user_ids' must be a list in every row")
-    data["user_ids"] = [[u for u in ids if u] for ids in user_ids]
-    frame = pd.DataFrame(
-        {col: _values(data[col]) for col in SESSION_SCHEMA}, index=pd.RangeIndex(len(rows))
+    data["user_ids"] = [[u for u in ids if u] if "" in ids else ids for ids in user_ids]
+    return pd.DataFrame(
+        {col: _values(data[col]) for col in SESSION_SCHEMA},
+        index=pd.RangeIndex(len(rows)),
+        copy=False,
     )
-    return frame
 
 
 def _values(v: Any) -> Any:
     import pandas as pd
 
-    if isinstance(v, pd.Series):
-        return v.array
-    if isinstance(v, pd.Index):
+    if isinstance(v, pd.Series | pd.Index):
         return v.array
     return v
 
