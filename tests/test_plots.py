@@ -1,0 +1,195 @@
+"""Every plot renders with Agg, returns its Axes, and labels units and dates."""
+
+from __future__ import annotations
+
+import doctest
+import io
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from helicone_nb import plots  # noqa: E402
+from helicone_nb._errors import MissingDependencyError, UsageError  # noqa: E402
+from helicone_nb._frames import SESSION_SCHEMA, empty_frame, requests_frame, sessions_frame  # noqa: E402
+from tests.test_recipes import ROWS  # noqa: E402
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    return sessions_frame(ROWS, tz="Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+PLOTS: dict[str, Callable[..., Any]] = {
+    "cost_over_time": plots.plot_cost_over_time,
+    "cost_by": plots.plot_cost_by,
+    "cost_pareto": plots.plot_cost_pareto,
+    "latency_distribution": plots.plot_latency_distribution,
+    "latency_vs_tokens": plots.plot_latency_vs_tokens,
+    "session_duration": plots.plot_session_duration,
+}
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(plots, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted >= 20
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_plot_draws_on_the_given_axes_and_returns_it(df: pd.DataFrame, name: str) -> None:
+    fig, ax = plt.subplots()
+    out = PLOTS[name](df, ax=ax)
+    assert out is ax
+    fig.canvas.draw()
+    assert "2025-01-06 to 2025-01-14 (Europe/Berlin)" in ax.get_title()
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_plot_makes_a_figure_when_no_axes(df: pd.DataFrame, name: str) -> None:
+    ax = PLOTS[name](df)
+    assert ax.figure is not None
+    ax.figure.canvas.draw()
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_plot_on_empty_frame_says_no_data(name: str) -> None:
+    ax = PLOTS[name](empty_frame(SESSION_SCHEMA, "UTC"))
+    ax.figure.canvas.draw()
+    assert any("no " in t.get_text() for t in ax.texts)
+    assert "no data (UTC)" in ax.get_title()
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_plots_are_deterministic_and_leave_rcparams_alone(df: pd.DataFrame, name: str) -> None:
+    before = dict(matplotlib.rcParams)
+    images = []
+    for _ in range(2):
+        ax = PLOTS[name](df)
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png", dpi=50)
+        plt.close(ax.figure)
+        images.append(buf.getvalue())
+    assert images[0] == images[1]
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_cost_over_time_labels(df: pd.DataFrame) -> None:
+    ax = plots.plot_cost_over_time(df, "D", cumulative=True)
+    assert ax.get_ylabel() == "Cost (USD)"
+    assert ax.get_xlabel() == "Period start (Europe/Berlin)"
+    assert ax.get_title().startswith("Cost per day, $5.00 in total")
+    assert len(ax.patches) == 9  # 2025-01-06 .. 2025-01-14, empty days drawn as 0
+    twin = ax.figure.axes[1]
+    assert twin.get_ylabel() == "Running total (USD)"
+    ax.figure.canvas.draw()
+    assert ax.yaxis.get_major_formatter()(2.5, 0) == "$2.50"
+    assert ax.yaxis.get_major_formatter()(1500, 0) == "$1,500"
+    weekly = plots.plot_cost_over_time(df, "W")
+    assert weekly.get_title().startswith("Cost per week")
+    assert len(weekly.patches) == 2
+
+
+def test_cost_over_time_dates_in_the_frames_zone() -> None:
+    rows = [dict(ROWS[0], created_at="2025-01-06T23:30:00Z",
+                 latest_request_created_at="2025-01-06T23:30:00Z")]
+    ax = plots.plot_cost_over_time(sessions_frame(rows, tz="Asia/Tokyo"), "D")
+    ax.figure.canvas.draw()
+    # 23:30 UTC is 08:30 on the 7th in Tokyo: the bar starts at Tokyo midnight of the 7th.
+    formatter = ax.xaxis.get_major_formatter()
+    assert "7" in formatter.format_data_short(ax.patches[0].get_x())
+    assert "(Asia/Tokyo)" in ax.get_title()
+
+
+def test_many_periods_use_a_step_line(df: pd.DataFrame) -> None:
+    ax = plots.plot_cost_over_time(df, "h")
+    assert len(ax.patches) == 1  # one StepPatch instead of ~190 bars
+
+
+def test_cost_by_and_pareto_labels(df: pd.DataFrame) -> None:
+    ax = plots.plot_cost_by(df, "session_name", top=1)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["plan", "(other)"]
+    assert ax.get_xlabel() == "Cost (USD)"
+    assert [t.get_text() for t in ax.texts] == ["$4.00  (80%)", "$1.00  (20%)"]
+    users = plots.plot_cost_by(df, "user")
+    assert "split equally" in users.get_title()
+    assert "(no user)" in [t.get_text() for t in users.get_yticklabels()]
+    pareto = plots.plot_cost_pareto(df, "session_name")
+    assert [t.get_text() for t in pareto.get_xticklabels()] == ["plan", "(no name)", "chat"]
+    share = pareto.figure.axes[1]
+    assert share.get_ylabel() == "Cumulative share of cost"
+    assert list(share.lines[0].get_ydata()) == pytest.approx([0.8, 0.9, 1.0])
+
+
+def test_latency_distribution_markers(df: pd.DataFrame) -> None:
+    ax = plots.plot_latency_distribution(df)
+    assert ax.get_xlabel() == "Mean latency per session (ms)"
+    assert ax.get_ylabel() == "Number of sessions"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["p50 = 400 ms", "p95 = 925 ms", "p99 = 985 ms"]
+    ecdf = plots.plot_latency_distribution(df, kind="ecdf", log=True)
+    assert ecdf.get_xscale() == "log"
+    assert ecdf.get_ylabel() == "Share of sessions at or below"
+    with pytest.raises(UsageError, match="kind"):
+        plots.plot_latency_distribution(df, kind="violin")  # type: ignore[arg-type]
+
+
+def _requests() -> pd.DataFrame:
+    rows = [
+        {"request_id": f"r{i}", "request_created_at": f"2025-01-06T10:00:0{i}Z",
+         "request_properties": {"Helicone-Session-Id": "s1", "Helicone-Session-Path": "/a"},
+         "delay_ms": 100 * (i + 1), "total_tokens": 50 * (i + 1), "cost": 0.01,
+         "response_status": 200}
+        for i in range(5)
+    ]
+    return requests_frame(rows, tz="UTC")
+
+
+def test_latency_plots_accept_a_requests_frame() -> None:
+    req = _requests()
+    ax = plots.plot_latency_distribution(req)
+    assert ax.get_xlabel() == "Request latency (ms)"
+    assert "5 requests" in ax.get_title()
+    scatter = plots.plot_latency_vs_tokens(req)
+    assert scatter.get_xlabel() == "Tokens per request"
+    assert scatter.get_ylabel() == "Request latency (ms)"
+
+
+def test_latency_vs_tokens_trend_line() -> None:
+    rows = [dict(ROWS[0], session_id=f"s{i}", total_tokens=100 * (i + 1), total_requests=1,
+                 avg_latency=float(10 * i)) for i in range(40)]
+    ax = plots.plot_latency_vs_tokens(sessions_frame(rows))
+    assert ax.get_legend() is not None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "sessions", "median per token decile"
+    ]
+
+
+def test_session_duration(df: pd.DataFrame) -> None:
+    ax = plots.plot_session_duration(df)
+    assert ax.get_xlabel() == "Session duration (s)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p50 = 20 s", "p90 = 51 s"]
+    logged = plots.plot_session_duration(df, log=True)
+    assert "(1 of 0 s not shown)" in logged.get_title()
+
+
+def test_bad_frame_and_missing_matplotlib(df: pd.DataFrame, monkeypatch: Any) -> None:
+    with pytest.raises(UsageError, match="avg_latency"):
+        plots.plot_latency_distribution(pd.DataFrame({"x": [1]}))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingDependencyError, match=r"helicone_nb\[notebook\]"):
+        plots.plot_cost_by(df)
