@@ -12,14 +12,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
 
-from helicone_nb import plots  # noqa: E402
-from helicone_nb._errors import MissingDependencyError, UsageError  # noqa: E402
-from helicone_nb._frames import SESSION_SCHEMA, empty_frame, requests_frame, sessions_frame  # noqa: E402
-from tests.test_recipes import ROWS  # noqa: E402
+from helicone_nb import plots
+from helicone_nb._errors import MissingDependencyError, UsageError
+from helicone_nb._frames import SESSION_SCHEMA, empty_frame, requests_frame, sessions_frame
+from tests.test_recipes import ROWS
 
 
 @pytest.fixture
