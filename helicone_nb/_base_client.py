@@ -137,8 +137,9 @@ def _redact(api_key: str) -> str:
 @dataclass
 class PagePlan:
     """Which pages to fetch next: all pages a known count implies, else read ahead (bounded
-    by ``concurrency``) until a short page. Pure bookkeeping: drivers ask
-    :meth:`next_offsets`, fetch, and :meth:`add` each page.
+    by ``concurrency`` pages in flight) until a short page. The count request runs beside the
+    first pages and takes no page slot. Pure bookkeeping: drivers ask :meth:`next_offsets`,
+    fetch, and :meth:`add` each page.
     """
 
     page_size: int
@@ -148,7 +149,6 @@ class PagePlan:
     pages: dict[int, pd.DataFrame] = field(default_factory=dict)
     requested: set[int] = field(default_factory=set)
     short_at: int | None = None  # offset of the first page that came back short
-    count_pending: bool = False  # a count request is in flight: fetch only page 0 meanwhile
 
     def limit(self) -> int | None:
         """First offset that is certainly not needed, if known yet."""
@@ -171,8 +171,6 @@ class PagePlan:
             if offset not in self.requested:
                 certain = self.count is not None and offset < self.count
                 if not certain:
-                    if self.count_pending and offset > 0:
-                        break
                     if self.count is not None and not all(
                         o in self.pages for o in range(0, self.count, self.page_size)
                     ):

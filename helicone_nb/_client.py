@@ -317,14 +317,17 @@ class Client(BaseClient):
         read = cache and not refresh
         warm = self._warm_start(query, plan, bar, read=read)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="helicone")
+        counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helicone-count")
         futures: dict[Future[Any], int | None] = {}
         try:
             if not plan.done() and query.count_body is not None and not warm:
-                futures[pool.submit(self._count_task, query, stats, cache)] = None
-                plan.count_pending = True
+                futures[counter.submit(self._count_task, query, stats, cache)] = None
             while not plan.done():
-                for offset in plan.next_offsets(in_flight=len(futures)):
-                    futures[pool.submit(self._page_task, query, offset, stats, cache, read)] = offset
+                pages_in_flight = sum(k is not None for k in futures.values())
+                for offset in plan.next_offsets(in_flight=pages_in_flight):
+                    futures[pool.submit(self._page_task, query, offset, stats, cache, read)] = (
+                        offset
+                    )
                 if not futures:
                     break
                 finished, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -341,6 +344,7 @@ class Client(BaseClient):
             raise self._incomplete(query, plan, tz, exc) from exc
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            counter.shutdown(wait=False, cancel_futures=True)
             bar.close()
             self.last_fetch = self._stats(plan, bar, stats, started)
         return self._finish(query, plan, tz)
@@ -348,7 +352,6 @@ class Client(BaseClient):
     @staticmethod
     def _apply(plan: PagePlan, bar: _Progress, key: int | None, result: Any) -> None:
         if key is None:
-            plan.count_pending = False
             if result is not None:
                 plan.count = result
                 bar.set_total(max(1, -(-result // plan.page_size)))
@@ -526,16 +529,11 @@ class AsyncClient(BaseClient):
         self._store_page(query, offset, frame, write)
         return frame, False
 
-    async def _count_task(
-        self, query: PagedQuery, stats: _Stats, write: bool, gate: asyncio.Semaphore
-    ) -> int | None:
+    async def _count_task(self, query: PagedQuery, stats: _Stats, write: bool) -> int | None:
         assert query.count_body is not None
         try:
-            async with gate:
-                flow = self._request_flow(
-                    self._http, COUNT_PATH, query.count_body, policy=NO_RETRY
-                )
-                data = await self._run(flow, stats)
+            flow = self._request_flow(self._http, COUNT_PATH, query.count_body, policy=NO_RETRY)
+            data = await self._run(flow, stats)
             count = self._read_count(data)
         except AuthenticationError:
             raise
@@ -564,11 +562,13 @@ class AsyncClient(BaseClient):
         tasks: dict[asyncio.Task[Any], int | None] = {}
         try:
             if not plan.done() and query.count_body is not None and not warm:
-                tasks[asyncio.ensure_future(self._count_task(query, stats, cache, gate))] = None
-                plan.count_pending = True
+                tasks[asyncio.ensure_future(self._count_task(query, stats, cache))] = None
             while not plan.done():
-                for offset in plan.next_offsets(in_flight=len(tasks)):
-                    task = asyncio.ensure_future(self._page_task(query, offset, stats, cache, read, gate))
+                pages_in_flight = sum(k is not None for k in tasks.values())
+                for offset in plan.next_offsets(in_flight=pages_in_flight):
+                    task = asyncio.ensure_future(
+                        self._page_task(query, offset, stats, cache, read, gate)
+                    )
                     tasks[task] = offset
                 if not tasks:
                     break

@@ -34,6 +34,7 @@ class Clock:
 
 def client(fake: FakeHelicone, cache: Any, **kw: Any) -> hnb.Client:
     kw.setdefault("retries", FAST)
+    kw.setdefault("concurrency", 1)  # exact request counts
     return hnb.Client(KEY, transport=fake.transport, cache=cache, **kw)
 
 
