@@ -342,7 +342,7 @@ def plot_session_timeline(
     """A session's requests as bars along time, one row per path, failed requests marked.
 
     Each request is a bar from its start to start + latency, on the row of its path; rows
-    follow the session tree (indented by depth). Failed requests (HTTP status >= 400) are
+    follow the session tree (each path followed by its sub-paths). Failed requests (HTTP status >= 400) are
     vermillion and hatched; requests without a latency are a tick at their start. The x axis is
     seconds since the session's first request; the title gives that time in the data's zone.
 
@@ -373,7 +373,7 @@ def plot_session_timeline(
     ... })
     >>> ax = plot_session_timeline(req)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['/', 'plan', '  search', 'answer']
+    ['/', '/plan', '/plan/search', '/answer']
     >>> ax.get_xlabel()
     'Seconds since the first request (s)'
     >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
@@ -395,9 +395,9 @@ def plot_session_timeline(
     plots._style(ax, "x")
     ax.set_xlabel("Seconds since the first request (s)")
     r = tree.root
-    who = tree.header().split(" · ")[0]
+    who = tree.header().split(" · ")[0].replace("Session", "session").replace("No ", "no ")
     if r.first_start is None:
-        ax.set_title(f"Session timeline: {who}\nno requests", fontsize=11)
+        ax.set_title(f"Timeline of {who}\nno requests", fontsize=11)
         plots._no_data(ax, "no requests in this session")
         return ax
     t0 = r.first_start
@@ -405,7 +405,7 @@ def plot_session_timeline(
     extra = f", {hidden} more paths not shown" if hidden else ""
     failed_note = f", {r.failed} failed" if r.failed else ""
     ax.set_title(
-        f"Session timeline: {who}\nstarted {t0:%Y-%m-%d %H:%M:%S} ({tree.tz}), "
+        f"Timeline of {who}\nstarted {t0:%Y-%m-%d %H:%M:%S} ({tree.tz}), "
         f"{r.requests:,} requests{failed_note}{extra}",
         fontsize=11,
     )
@@ -429,7 +429,7 @@ def plot_session_timeline(
         if ticks.any():
             ax.plot(start_s[ticks], rows[ticks], linestyle="none", marker="|", markersize=14,
                     color=colour)
-    labels = [("  " * max(n.depth - 1, 0) + n.name) if n.depth else "/" for n in nodes]
+    labels = [n.path if len(n.path) <= 32 else "…" + n.path[-31:] for n in nodes]
     ax.set_yticks(range(len(nodes)), labels)
     ax.set_ylim(len(nodes) - 0.5, -0.5)  # root on top, children below in tree order
     ax.set_xlim(left=0)
@@ -437,8 +437,23 @@ def plot_session_timeline(
     if failed.any():
         handles.append(Patch(facecolor=plots.VERMILLION, hatch="///", edgecolor="white",
                              label="failed (status >= 400)"))
-    ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower right")
+    ax.legend(handles=handles, frameon=False, fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncols=2)
     return ax
+
+
+def _merged_order(a: TreeNode, b: TreeNode) -> list[str]:
+    """Paths of both trees, depth first: a's children in a's order, then b's new ones."""
+    out = [a.path]
+    b_children = {child.path: child for child in b.children}
+    a_paths = {child.path for child in a.children}
+    for child in a.children:
+        twin = b_children.get(child.path)
+        out.extend(_merged_order(child, twin) if twin else [n.path for n in child.walk()])
+    for child in b.children:
+        if child.path not in a_paths:
+            out.extend(n.path for n in child.walk())
+    return out
 
 
 def compare_sessions(
@@ -463,7 +478,8 @@ def compare_sessions(
         Columns ``path``, ``requests_<a>``, ``requests_<b>``, ``failed_<a>``, ``failed_<b>``
         (Int64), ``cost_<a>``, ``cost_<b>``, ``cost_diff`` (b - a, USD),
         ``mean_latency_ms_<a>``, ``mean_latency_ms_<b>``, ``latency_diff_ms`` (b - a); rows in
-        tree order (each path followed by its sub-paths).
+        tree order (each path followed by its sub-paths; ``a``'s order first, then paths that
+        only ``b`` has).
 
     Examples
     --------
@@ -480,9 +496,9 @@ def compare_sessions(
     >>> out[["path", "requests_old", "requests_new", "cost_diff", "latency_diff_ms"]]
                path  requests_old  requests_new  cost_diff  latency_diff_ms
     0             /             2             3      0.005      -266.666667
-    1       /answer             1             1      0.000      -100.000000
-    2         /plan             1             2      0.005      -300.000000
-    3  /plan/search             0             1      0.005              NaN
+    1         /plan             1             2      0.005      -300.000000
+    2  /plan/search             0             1      0.005              NaN
+    3       /answer             1             1      0.000      -100.000000
     """
 
     if (
@@ -495,9 +511,12 @@ def compare_sessions(
                          f"got {labels!r}")
     la, lb = labels
     frames = []
+    trees = []
     for df, label in ((a, la), (b, lb)):
         _check_requests(df, "compare_sessions")
-        t = session_tree(df).to_frame()
+        tree = session_tree(df)
+        trees.append(tree)
+        t = tree.to_frame()
         if int(t["requests"].iloc[0]) == 0:
             t = t.iloc[0:0]
         frames.append(
@@ -513,8 +532,8 @@ def compare_sessions(
         merged[f"mean_latency_ms_{label}"] = merged[f"mean_latency_ms_{label}"].astype("float64")
     merged["cost_diff"] = merged[f"cost_{lb}"] - merged[f"cost_{la}"]
     merged["latency_diff_ms"] = merged[f"mean_latency_ms_{lb}"] - merged[f"mean_latency_ms_{la}"]
-    keys = [_segments(p) for p in merged["path"]]
-    merged = merged.iloc[sorted(range(len(merged)), key=lambda i: keys[i])]
+    rank = {path: i for i, path in enumerate(_merged_order(trees[0].root, trees[1].root))}
+    merged = merged.iloc[sorted(range(len(merged)), key=lambda i: rank[merged["path"].iloc[i]])]
     columns = [
         "path",
         f"requests_{la}", f"requests_{lb}",
