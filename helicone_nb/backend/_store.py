@@ -1,4 +1,4 @@
-"""The request store: one DuckDB table of request rows, typed like Helicone's ``request_response_rmt``.
+"""The request store: a DuckDB table of request rows typed like Helicone's ``request_response_rmt``.
 
 Column names follow Helicone's ClickHouse table (spec section 4.1) so the filter compiler can map
 a filter column to a store column through the fixed tables in :mod:`helicone_nb._filters`.
@@ -69,13 +69,16 @@ COLUMNS: dict[str, str] = {
 }
 
 #: Columns an ingest source must provide; the session columns are derived from ``properties``.
-SOURCE_COLUMNS = tuple(c for c in COLUMNS if c not in ("session_id", "session_name", "session_path"))
+SOURCE_COLUMNS = tuple(
+    c for c in COLUMNS if c not in ("session_id", "session_name", "session_path")
+)
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS requests ("
     + ", ".join(f"{name} {ctype}" for name, ctype in COLUMNS.items())
     + ")",
-    "CREATE TABLE IF NOT EXISTS session_tags (session_id VARCHAR PRIMARY KEY, tag VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS session_tags ("
+    "session_id VARCHAR PRIMARY KEY, tag VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
 )
 
@@ -83,6 +86,13 @@ _DDL = (
 def quote_ident(name: str) -> str:
     """A DuckDB identifier literal for ``name`` (used for internal staging names only)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # Per connection: timestamp text with an offset converts to UTC, naive text reads as UTC,
+    # whatever the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 class Store:
@@ -96,8 +106,7 @@ class Store:
 
     def __init__(self, db: str | Path = ":memory:") -> None:
         self.path = str(db)
-        # TimeZone=UTC: timestamps with an offset are converted to UTC, naive ones read as UTC.
-        self._con = duckdb.connect(self.path, config={"TimeZone": "UTC"})
+        self._con = _utc(duckdb.connect(self.path))
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -119,7 +128,7 @@ class Store:
         """This thread's own connection to the database."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._con.cursor()
+            cur = _utc(self._con.cursor())
             self._local.cursor = cur
             with self._cursors_lock:
                 self._cursors.append(cur)
@@ -145,20 +154,6 @@ class Store:
         added.
         """
         cols = ", ".join(SOURCE_COLUMNS)
-        window_order = f"ORDER BY {quote_ident(order_by)}" if order_by else ""
-        sql = f"""
-            INSERT INTO requests ({cols}, session_id, session_name, session_path)
-            SELECT {cols},
-                   properties[$sid_key],
-                   coalesce(properties[$name_key], ''),
-                   properties[$path_key]
-            FROM (
-                SELECT *, row_number() OVER (PARTITION BY request_id {window_order}) AS _dup
-                FROM ({relation_sql}) AS src
-            ) AS s
-            WHERE _dup = 1
-              AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = s.request_id)
-        """
         all_params = {
             "sid_key": SESSION_ID_KEY,
             "name_key": SESSION_NAME_KEY,
@@ -166,15 +161,40 @@ class Store:
             **(params or {}),
         }
         with self.write_lock:
-            row = self.execute(sql, all_params).fetchone()
-            return int(row[0]) if row else 0
+            # Fast path (bulk loads): check the id column alone before deduplicating whole rows.
+            row = self.execute(
+                f"""
+                WITH src AS (SELECT request_id FROM ({relation_sql}))
+                SELECT (SELECT count(*) = count(DISTINCT request_id) FROM src)
+                       AND NOT EXISTS (SELECT 1 FROM src JOIN requests r USING (request_id))
+                """,
+                params or None,
+            ).fetchone()
+            if row is not None and row[0]:
+                source = f"({relation_sql}) AS s"
+            else:
+                window_order = f"ORDER BY {quote_ident(order_by)}" if order_by else ""
+                source = f"""(
+                    SELECT *, row_number() OVER (PARTITION BY request_id {window_order}) AS _dup
+                    FROM ({relation_sql}) AS src
+                ) AS s
+                WHERE _dup = 1
+                  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = s.request_id)"""
+            sql = f"""
+                INSERT INTO requests ({cols}, session_id, session_name, session_path)
+                SELECT {cols},
+                       properties[$sid_key],
+                       coalesce(properties[$name_key], ''),
+                       properties[$path_key]
+                FROM {source}
+            """
+            inserted = self.execute(sql, all_params).fetchone()
+            return int(inserted[0]) if inserted else 0
 
     def set_tag(self, session_id: str, tag: str) -> None:
         """Set (or replace) the tag of a session."""
         with self.write_lock:
-            self.execute(
-                "INSERT OR REPLACE INTO session_tags VALUES (?, ?)", [session_id, tag]
-            )
+            self.execute("INSERT OR REPLACE INTO session_tags VALUES (?, ?)", [session_id, tag])
 
     def get_tag(self, session_id: str) -> str | None:
         """The tag of a session, or None."""

@@ -1,0 +1,162 @@
+"""``helicone-nb serve``, ``helicone-nb import`` and ``helicone-nb demo``."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from typing import Any
+
+from .._errors import UsageError
+from ._demo import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START, MAX_REQUESTS, MIN_REQUESTS
+
+
+def register(subparsers: Any) -> None:
+    """Add the backend's subcommands to the ``helicone-nb`` parser."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run a local Helicone-compatible API (demo data or a DuckDB store)",
+        description="Serve Helicone's session API (/v1/session/query, /count, /name/query, "
+        "/v1/request/query-clickhouse) from demo data or a store filled with "
+        "'helicone-nb import'. Listens on loopback only unless --allow-remote is given.",
+    )
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument("--demo", action="store_true", help="serve the built-in demo data")
+    source.add_argument("--db", metavar="PATH", help="serve this DuckDB store")
+    serve.add_argument(
+        "--demo-requests",
+        type=int,
+        default=DEMO_DEFAULT_REQUESTS,
+        metavar="N",
+        help=f"size of the demo (default {DEMO_DEFAULT_REQUESTS:,})",
+    )
+    serve.add_argument("--demo-seed", type=int, default=0, metavar="SEED", help="demo seed")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8585, help="port (8585)")
+    serve.add_argument(
+        "--api-key", metavar="KEY", help="accept only this bearer key (default: any key)"
+    )
+    serve.add_argument(
+        "--quirks",
+        action="store_true",
+        help="answer like production Helicone: counts as JSON strings, ClickHouse timestamps",
+    )
+    serve.add_argument(
+        "--delay-ms", type=float, default=0.0, metavar="N", help="sleep N ms in every request"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not loopback (the server has no TLS)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    imp = subparsers.add_parser(
+        "import",
+        help="import a Helicone export (JSONL) into a DuckDB store",
+        description="Import the JSONL that @helicone/export writes (one HeliconeRequest per "
+        "line) into a DuckDB store. Bad lines are skipped and listed with their line numbers; "
+        "requests already in the store are skipped, so re-importing a file adds nothing.",
+    )
+    imp.add_argument("file", metavar="FILE.jsonl", help="the export to import")
+    imp.add_argument("--db", required=True, metavar="PATH", help="DuckDB store (created if new)")
+    imp.set_defaults(handler=_import)
+
+    demo = subparsers.add_parser(
+        "demo",
+        help="write the demo data to a DuckDB store or a Helicone-style JSONL export",
+        description=f"Generate the deterministic demo organisation ({DEMO_START:%Y-%m-%d} to "
+        f"{DEMO_END:%Y-%m-%d}) and write it out.",
+    )
+    target = demo.add_mutually_exclusive_group(required=True)
+    target.add_argument("--db", metavar="PATH", help="DuckDB store to add the demo to")
+    target.add_argument(
+        "--jsonl", metavar="PATH", help="JSONL file to write (HeliconeRequest rows)"
+    )
+    demo.add_argument(
+        "--requests",
+        type=int,
+        default=DEMO_DEFAULT_REQUESTS,
+        metavar="N",
+        help=f"number of requests, {MIN_REQUESTS:,} to {MAX_REQUESTS:,}",
+    )
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=_demo)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ._backend import Backend
+    from ._demo_cache import demo_backend
+    from ._server import serve
+
+    if not _is_loopback(args.host) and not args.allow_remote:
+        raise UsageError(
+            f"refusing to listen on {args.host}: the embedded server speaks plain HTTP (no TLS), "
+            "so API keys and data would cross the network in clear text, and it is meant for "
+            "local notebooks and tests. Use --host 127.0.0.1, or add --allow-remote if you "
+            "really want other machines to reach it."
+        )
+    if args.delay_ms < 0:
+        raise UsageError("--delay-ms must be >= 0")
+    options: dict[str, Any] = {
+        "api_key": args.api_key,
+        "quirks": args.quirks,
+        "delay_s": args.delay_ms / 1000,
+    }
+    if args.db:
+        backend = Backend(args.db, **options)
+        what = f"store {args.db}"
+    elif args.demo:
+        backend = demo_backend(args.demo_requests, args.demo_seed, **options)
+        what = f"demo data ({DEMO_START:%Y-%m-%d} to {DEMO_END:%Y-%m-%d}, seed {args.demo_seed})"
+    else:
+        raise UsageError("say what to serve: --demo, or --db PATH (a store filled by 'import')")
+    key = "only the key given with --api-key" if args.api_key else "any bearer key"
+    print(
+        f"helicone-nb: serving {what}: {backend.request_count:,} requests, "
+        f"{backend.session_count():,} sessions, on http://{args.host}:{args.port} "
+        f"(accepting {key}{', quirks mode' if args.quirks else ''}); Ctrl+C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        serve(backend, args.host, args.port)
+    finally:
+        backend.close()
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from ._backend import Backend
+
+    with Backend(args.db) as backend:
+        report = backend.ingest_jsonl(args.file)
+        print(report.summary())
+        print(f"{args.db}: {backend.request_count:,} requests stored")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ._backend import Backend
+    from ._demo_cache import demo_backend
+
+    if args.db:
+        with Backend(args.db) as backend:
+            from ._demo import generate_demo
+
+            added = backend.ingest_frame(generate_demo(args.requests, args.seed))
+            print(f"{args.db}: {added:,} demo requests added ({backend.request_count:,} stored)")
+        return 0
+    with demo_backend(args.requests, args.seed) as backend:
+        rows = backend.export_jsonl(args.jsonl)
+    print(f"{args.jsonl}: {rows:,} requests written (HeliconeRequest JSONL)")
+    return 0

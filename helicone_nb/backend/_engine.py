@@ -1,0 +1,368 @@
+"""The four queries the embedded backend answers, over a :class:`~._store.Store`.
+
+Each function takes validated parameters (see ``_params``) and returns plain JSON-ready Python
+values in Helicone's shapes. ``quirks=True`` gives production Helicone's variants: 64-bit counts
+as JSON strings and timestamps as ClickHouse text (``"2025-01-31 10:00:01.123"``); the default
+gives numbers and ISO-8601 ``...Z`` timestamps with milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._params import HandledError, NameQuery, Node, RequestQuery, SessionQuery
+from ._sql import Params, compile_filter, uses_tag
+from ._store import SESSION_NAME_KEY, Store
+
+_EPOCH = _dt.datetime(1970, 1, 1)
+#: Window used by /v1/session/name/query when the body has no timeFilter, ending at the newest
+#: stored request (Helicone uses the last 150 days before now; the store may hold old exports).
+NAME_QUERY_DAYS = 150
+NAME_QUERY_LIMIT = 50
+
+
+def format_timestamp(epoch_ms: int, quirks: bool) -> str:
+    """``2025-01-31T10:00:01.123Z``, or ClickHouse text ``2025-01-31 10:00:01.123`` (quirks)."""
+    t = _EPOCH + _dt.timedelta(milliseconds=epoch_ms)
+    text = (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}{' ' if quirks else 'T'}"
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond // 1000:03d}"
+    )
+    return text if quirks else text + "Z"
+
+
+def _count(value: int, quirks: bool) -> int | str:
+    return str(value) if quirks else value
+
+
+def _shift(tz_minutes: float) -> _dt.timedelta:
+    return _dt.timedelta(minutes=tz_minutes)
+
+
+def _session_groups(q: SessionQuery, params: Params) -> tuple[str, str]:
+    """The ``WITH g AS (...)`` clause (one row per (session id, name) pair) and the HAVING form.
+
+    Steps 1-3 of spec 4.3: requests with a session id, the strict per-request window, the WHERE
+    form of the filter, nameEquals and search; grouped by (session id, session name).
+    """
+    where = compile_filter(q.filter, "where", params)
+    having = compile_filter(q.filter, "having", params)
+    tagged = uses_tag(q.filter)
+    conditions = [
+        "r.session_id IS NOT NULL",
+        f"r.request_created_at > {params.add(q.start)}",
+        f"r.request_created_at < {params.add(q.end)}",
+        where,
+    ]
+    if q.name_equals:
+        conditions.append(f"r.session_name = {params.add(q.name_equals)}")
+    if q.search:
+        pattern = params.add(f"%{q.search}%")  # % and _ in search act as wildcards, like Helicone
+        conditions.append(f"(r.session_id ILIKE {pattern} OR r.session_name ILIKE {pattern})")
+    shift = params.add(_shift(q.tz_minutes))
+    sql = f"""
+        WITH g AS (
+            SELECT r.session_id,
+                   r.session_name,
+                   min(r.request_created_at) + {shift} AS created_at,
+                   max(r.request_created_at) + {shift} AS latest_request_created_at,
+                   coalesce(sum(r.cost), 0) AS cost_nano,
+                   count(*) AS total_requests,
+                   coalesce(sum(r.prompt_tokens), 0) AS prompt_tokens,
+                   coalesce(sum(r.completion_tokens), 0) AS completion_tokens,
+                   coalesce(sum(r.prompt_tokens), 0) + coalesce(sum(r.completion_tokens), 0)
+                       AS total_tokens,
+                   avg(r.latency) AS avg_latency,
+                   coalesce(sum(r.latency), 0) AS total_latency,
+                   list(DISTINCT r.user_id) AS user_ids
+                   {", any_value(t.tag) AS tag" if tagged else ""}
+            FROM requests r
+            {"LEFT JOIN session_tags t ON t.session_id = r.session_id" if tagged else ""}
+            WHERE {" AND ".join(conditions)}
+            GROUP BY r.session_id, r.session_name
+        )
+    """
+    return sql, having
+
+
+def query_sessions(store: Store, q: SessionQuery, *, quirks: bool) -> list[dict[str, Any]]:
+    """``/v1/session/query``: SessionResult rows, ``created_at`` DESC, ties by session id."""
+    if q.limit == 0:  # a negative limit: Helicone returns no rows
+        return []
+    params = Params()
+    groups, having = _session_groups(q, params)
+    sql = f"""
+        {groups}
+        SELECT session_id, session_name, epoch_ms(created_at), epoch_ms(latest_request_created_at),
+               cost_nano, total_requests, prompt_tokens, completion_tokens, total_tokens,
+               avg_latency, user_ids
+        FROM g
+        WHERE {having}
+        ORDER BY created_at DESC, session_id, session_name
+        LIMIT {params.add(q.limit)} OFFSET {params.add(q.offset)}
+    """
+    rows = store.execute(sql, params.values).fetchall()
+    return [
+        {
+            "session_id": sid,
+            "session_name": name,
+            "created_at": format_timestamp(created, quirks),
+            "latest_request_created_at": format_timestamp(latest, quirks),
+            "total_cost": int(cost) / 1e9,
+            "total_requests": _count(int(n), quirks),
+            "prompt_tokens": int(prompt),
+            "completion_tokens": int(completion),
+            "total_tokens": int(total),
+            "avg_latency": float(avg) if avg is not None else 0.0,
+            "user_ids": sorted(users),
+        }
+        for (
+            sid,
+            name,
+            created,
+            latest,
+            cost,
+            n,
+            prompt,
+            completion,
+            total,
+            avg,
+            users,
+        ) in rows
+    ]
+
+
+def count_sessions(store: Store, q: SessionQuery, *, quirks: bool) -> dict[str, Any]:
+    """``/v1/session/count``: totals over every matching session (offset/limit ignored).
+
+    ``avg_latency`` is Helicone's: the total latency of a session, averaged over sessions.
+    """
+    params = Params()
+    groups, having = _session_groups(q, params)
+    sql = f"""
+        {groups}
+        SELECT count(*), coalesce(sum(cost_nano), 0), coalesce(sum(total_latency), 0),
+               coalesce(sum(total_requests), 0)
+        FROM g
+        WHERE {having}
+    """
+    row = store.execute(sql, params.values).fetchone()
+    assert row is not None
+    count, cost_nano, latency, requests = (int(x) for x in row)
+    total_cost = cost_nano / 1e9
+    return {
+        "count": _count(count, quirks),
+        "total_cost": total_cost,
+        "avg_cost": total_cost / count if count else 0.0,
+        "avg_latency": latency / count if count else 0.0,
+        "avg_requests": requests / count if count else 0.0,
+    }
+
+
+def query_names(store: Store, q: NameQuery, *, quirks: bool) -> list[dict[str, Any]]:
+    """``/v1/session/name/query``: up to 50 session names containing ``nameContains``.
+
+    Only requests with a non-empty ``Helicone-Session-Name`` count. The filter's WHERE form
+    applies (session-level aggregate conditions do not apply to a name and count as TRUE).
+    Without a ``timeFilter`` the window is the :data:`NAME_QUERY_DAYS` days up to the newest
+    stored request. Rows are ordered by ``last_used`` DESC, then name (Helicone: unordered).
+    """
+    params = Params()
+    where = compile_filter(q.filter, "where", params)
+    tagged = uses_tag(q.filter)
+    start, end = q.start, q.end
+    if start is None or end is None:
+        row = store.execute("SELECT max(request_created_at) FROM requests").fetchone()
+        newest = row[0] if row and row[0] is not None else _EPOCH
+        end = newest.replace(microsecond=0) + _dt.timedelta(seconds=1)
+        start = end - _dt.timedelta(days=NAME_QUERY_DAYS)
+    shift = params.add(_shift(q.tz_minutes))
+    sql = f"""
+        SELECT r.session_name,
+               epoch_ms(min(r.request_created_at) + {shift}),
+               epoch_ms(max(r.request_created_at) + {shift}),
+               count(DISTINCT r.session_id),
+               avg(r.latency)
+        FROM requests r
+        {"LEFT JOIN session_tags t ON t.session_id = r.session_id" if tagged else ""}
+        WHERE r.session_id IS NOT NULL
+          AND map_contains(r.properties, {params.add(SESSION_NAME_KEY)})
+          AND r.session_name != ''
+          AND r.request_created_at > {params.add(start)}
+          AND r.request_created_at < {params.add(end)}
+          AND r.session_name ILIKE {params.add(f"%{q.name_contains}%")}
+          AND {where}
+        GROUP BY r.session_name
+        ORDER BY max(r.request_created_at) DESC, r.session_name
+        LIMIT {NAME_QUERY_LIMIT}
+    """
+    rows = store.execute(sql, params.values).fetchall()
+    return [
+        {
+            "name": name,
+            "created_at": format_timestamp(first, quirks),
+            "last_used": format_timestamp(last, quirks),
+            "first_used": format_timestamp(first, quirks),
+            "session_count": _count(int(n), quirks),
+            "avg_latency": float(avg) if avg is not None else 0.0,
+        }
+        for name, first, last, n, avg in rows
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Requests (HeliconeRequest rows)
+# --------------------------------------------------------------------------------------------
+
+#: Sort keys of SortLeafRequest the store can serve -> column.
+_SORT_SQL = {
+    "created_at": "r.request_created_at",
+    "latency": "r.latency",
+    "cost": "r.cost",
+    "total_tokens": "r.total_tokens",
+    "prompt_tokens": "r.prompt_tokens",
+    "completion_tokens": "r.completion_tokens",
+    "time_to_first_token": "r.time_to_first_token",
+    "user_id": "r.user_id",
+    "body_model": "r.model",
+}
+
+#: (select expression, name) of every column a HeliconeRequest row is built from.
+_REQUEST_SELECT: tuple[tuple[str, str], ...] = (
+    ("r.request_id", "request_id"),
+    ("epoch_ms(r.request_created_at)", "request_created_at"),
+    ("r.response_id", "response_id"),
+    ("epoch_ms(r.response_created_at)", "response_created_at"),
+    ("r.latency", "latency"),
+    ("r.time_to_first_token", "time_to_first_token"),
+    ("r.status", "status"),
+    ("r.model", "model"),
+    ("r.request_model", "request_model"),
+    ("r.response_model", "response_model"),
+    ("r.provider", "provider"),
+    ("r.user_id", "user_id"),
+    ("r.country_code", "country_code"),
+    ("r.target_url", "target_url"),
+    ("r.request_path", "request_path"),
+    ("r.prompt_tokens", "prompt_tokens"),
+    ("r.completion_tokens", "completion_tokens"),
+    ("r.prompt_cache_read_tokens", "prompt_cache_read_tokens"),
+    ("r.prompt_cache_write_tokens", "prompt_cache_write_tokens"),
+    ("r.total_tokens", "total_tokens"),
+    ("r.cost", "cost"),
+    ("r.cache_enabled", "cache_enabled"),
+    ("r.cache_reference_id", "cache_reference_id"),
+    ("r.request_body", "request_body"),
+    ("r.response_body", "response_body"),
+    ("r.prompt_id", "prompt_id"),
+    ("r.prompt_version", "prompt_version"),
+    ("r.request_referrer", "request_referrer"),
+    ("r.properties", "properties"),
+)
+REQUEST_SELECT_SQL = ", ".join(expr for expr, _ in _REQUEST_SELECT)
+_REQUEST_NAMES = tuple(name for _, name in _REQUEST_SELECT)
+
+
+def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
+    """One ``HeliconeRequest`` (OpenAPI schema) from a row selected with REQUEST_SELECT_SQL."""
+    v = dict(zip(_REQUEST_NAMES, values, strict=True))
+
+    def big(x: Any) -> int | str | None:  # Int64 columns: JSON strings in ClickHouse output
+        if x is None:
+            return None
+        return str(int(x)) if quirks else int(x)
+
+    cost = None if v["cost"] is None else int(v["cost"]) / 1e9
+    properties = dict(v["properties"])
+    created = format_timestamp(v["request_created_at"], quirks)
+    responded = v["response_created_at"]
+    return {
+        "response_id": v["response_id"],
+        "response_created_at": None if responded is None else format_timestamp(responded, quirks),
+        "response_body": v["response_body"],
+        "response_status": big(v["status"]),
+        "response_model": v["response_model"],
+        "request_id": v["request_id"],
+        "request_created_at": created,
+        "request_body": v["request_body"],
+        "request_path": v["request_path"],
+        "request_user_id": v["user_id"],
+        "request_properties": properties,
+        "request_model": v["request_model"],
+        "model_override": None,
+        "helicone_user": None,
+        "provider": v["provider"],
+        "delay_ms": big(v["latency"]),
+        "time_to_first_token": big(v["time_to_first_token"]),
+        "total_tokens": big(v["total_tokens"]),
+        "prompt_tokens": big(v["prompt_tokens"]),
+        "prompt_cache_write_tokens": big(v["prompt_cache_write_tokens"]),
+        "prompt_cache_read_tokens": big(v["prompt_cache_read_tokens"]),
+        "completion_tokens": big(v["completion_tokens"]),
+        "reasoning_tokens": None,
+        "prompt_audio_tokens": None,
+        "completion_audio_tokens": None,
+        "cost": cost,
+        "costUSD": cost,
+        "prompt_id": v["prompt_id"],
+        "prompt_version": v["prompt_version"],
+        "llmSchema": None,
+        "country_code": v["country_code"],
+        "asset_ids": None,
+        "asset_urls": None,
+        "scores": None,
+        "properties": properties,
+        "assets": [],
+        "target_url": v["target_url"] or "",
+        "model": v["model"],
+        "cache_reference_id": v["cache_reference_id"],
+        "cache_enabled": bool(v["cache_enabled"]),
+        "ai_gateway_body_mapping": None,
+        "request_referrer": v["request_referrer"],
+    }
+
+
+def query_requests(store: Store, q: RequestQuery, *, quirks: bool) -> list[dict[str, Any]]:
+    """``/v1/request/query-clickhouse``: HeliconeRequest rows, sorted, paged."""
+    if q.limit == 0:
+        return []
+    if q.sort_key not in _SORT_SQL:
+        raise HandledError(
+            f"sorting requests by {q.sort_key!r} is not supported by the embedded backend; "
+            f"use one of {', '.join(_SORT_SQL)}"
+        )
+    params = Params()
+    where = compile_filter(q.filter, "request", params)
+    direction = "ASC" if q.sort_direction == "asc" else "DESC"
+    sql = f"""
+        SELECT {REQUEST_SELECT_SQL}
+        FROM requests r
+        WHERE {where} {"AND r.cached" if q.is_cached else ""}
+        ORDER BY {_SORT_SQL[q.sort_key]} {direction} NULLS LAST, r.request_id {direction}
+        LIMIT {params.add(q.limit)} OFFSET {params.add(q.offset)}
+    """
+    return [request_row(row, quirks) for row in store.execute(sql, params.values).fetchall()]
+
+
+def iter_request_rows(
+    store: Store, *, quirks: bool, batch: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Every stored request as a HeliconeRequest row, oldest first (for JSONL export)."""
+    cur = store.cursor().cursor()  # a private cursor: the caller may query while iterating
+    try:
+        cur.execute(
+            f"SELECT {REQUEST_SELECT_SQL} FROM requests r "
+            "ORDER BY r.request_created_at, r.request_id"
+        )
+        while rows := cur.fetchmany(batch):
+            for row in rows:
+                yield request_row(row, quirks)
+    finally:
+        cur.close()
+
+
+def check_filter(node: Node) -> None:
+    """Raise :class:`HandledError` now if the filter cannot run (used before slow work)."""
+    compile_filter(node, "where", Params())

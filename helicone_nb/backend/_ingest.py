@@ -1,0 +1,286 @@
+"""Loading request rows into the store: Helicone export JSONL, and generated DataFrames.
+
+JSONL lines are the ``HeliconeRequest`` rows that ``@helicone/export`` writes and
+``/v1/request/query-clickhouse`` returns. Python only splits the file into lines (so every bad
+line keeps its line number); parsing, type checks and conversion run in DuckDB, a chunk of lines
+at a time, so a million-line export imports in seconds. Rows are keyed by ``request_id``:
+re-importing a file adds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._store import COLUMNS, SOURCE_COLUMNS, Store, quote_ident
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHUNK_LINES = 100_000
+PROPERTY_PREFIX = "property:"
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that was skipped, with its 1-based line number and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: ``read`` = ``added`` + ``duplicates`` + ``len(bad)``."""
+
+    path: str
+    read: int = 0
+    added: int = 0
+    duplicates: int = 0
+    bad: list[BadLine] = field(default_factory=list)
+
+    def summary(self, max_bad: int = 20) -> str:
+        """A few lines for a terminal: the counts, then the first ``max_bad`` bad lines."""
+        lines = [
+            f"{self.path}: {self.read:,} lines read, {self.added:,} requests added, "
+            f"{self.duplicates:,} skipped as already imported, {len(self.bad):,} bad"
+        ]
+        for bad in self.bad[:max_bad]:
+            lines.append(f"  line {bad.line}: {bad.reason}")
+        if len(self.bad) > max_bad:
+            lines.append(f"  ... and {len(self.bad) - max_bad:,} more bad lines")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# JSON key -> (store column, SQL type) for the numeric fields of a HeliconeRequest.
+_NUMBERS: dict[str, tuple[str, str]] = {
+    "delay_ms": ("latency", "BIGINT"),
+    "time_to_first_token": ("time_to_first_token", "BIGINT"),
+    "response_status": ("status", "INTEGER"),
+    "prompt_tokens": ("prompt_tokens", "BIGINT"),
+    "completion_tokens": ("completion_tokens", "BIGINT"),
+    "prompt_cache_read_tokens": ("prompt_cache_read_tokens", "BIGINT"),
+    "prompt_cache_write_tokens": ("prompt_cache_write_tokens", "BIGINT"),
+    "total_tokens": ("total_tokens", "BIGINT"),
+}
+# JSON key -> store column for text fields taken as they are (numbers become their text).
+_TEXTS: dict[str, str] = {
+    "response_id": "response_id",
+    "request_model": "request_model",
+    "response_model": "response_model",
+    "country_code": "country_code",
+    "target_url": "target_url",
+    "cache_reference_id": "cache_reference_id",
+    "request_referrer": "request_referrer",
+}
+_TIMESTAMPS = ("request_created_at", "response_created_at")
+
+
+def _ts(key: str) -> str:
+    """Timestamp text (ISO-8601 or ClickHouse text, read as UTC) or epoch milliseconds."""
+    return (
+        f"CASE WHEN json_type(j->'{key}') IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
+        f"THEN TRY_CAST(make_timestamp_ms(TRY_CAST(j->>'{key}' AS BIGINT)) AS TIMESTAMP) "
+        f"ELSE TRY_CAST(TRY_CAST(j->>'{key}' AS TIMESTAMPTZ) AS TIMESTAMP) END"
+    )
+
+
+def _build_parse_sql() -> str:
+    """SQL turning ``_chunk(line_no, line)`` into typed store columns plus a ``reason``."""
+    raw: list[str] = ["line_no", "j"]
+    for key in _TIMESTAMPS:
+        raw.append(f"j->>'{key}' AS {key}_raw")
+        raw.append(f"{_ts(key)} AS {key}_ts")
+    for key in _NUMBERS:
+        raw.append(f"j->>'{key}' AS {key}_raw")
+        raw.append(f"TRY_CAST(j->>'{key}' AS DOUBLE) AS {key}_num")
+    raw.append("coalesce(j->>'cost', j->>'costUSD') AS cost_raw")
+    raw.append("TRY_CAST(coalesce(j->>'cost', j->>'costUSD') AS DOUBLE) AS cost_num")
+    raw.append("coalesce(j->'request_properties', j->'properties') AS props_json")
+    raw.append("j->>'cache_enabled' AS cache_enabled_raw")
+
+    def bad_number(key: str, sql_type: str) -> str:
+        num = f"{key}_num"
+        return (
+            f"WHEN {key}_raw IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}) "
+            f"OR TRY_CAST(round({num}) AS {sql_type}) IS NULL) "
+            f"THEN '{key} is not a number: ' || left({key}_raw, 60)"
+        )
+
+    reasons = [
+        "WHEN j IS NULL THEN 'not valid JSON'",
+        "WHEN json_type(j) != 'OBJECT' THEN 'not a JSON object (one HeliconeRequest per line)'",
+        "WHEN coalesce(j->>'request_id', '') = '' THEN 'missing request_id'",
+        "WHEN request_created_at_raw IS NULL THEN 'missing request_created_at'",
+        "WHEN request_created_at_ts IS NULL THEN "
+        "'request_created_at is not a timestamp: ' || left(request_created_at_raw, 60)",
+        "WHEN response_created_at_raw IS NOT NULL AND response_created_at_ts IS NULL THEN "
+        "'response_created_at is not a timestamp: ' || left(response_created_at_raw, 60)",
+        *(bad_number(key, sql_type) for key, (_, sql_type) in _NUMBERS.items()),
+        "WHEN cost_raw IS NOT NULL AND (cost_num IS NULL OR NOT isfinite(cost_num) "
+        "OR TRY_CAST(round(cost_num * 1e9) AS BIGINT) IS NULL) "
+        "THEN 'cost is not a number of USD: ' || left(cost_raw, 60)",
+        "WHEN props_json IS NOT NULL AND json_type(props_json) != 'NULL' AND "
+        "TRY_CAST(props_json AS MAP(VARCHAR, VARCHAR)) IS NULL "
+        "THEN 'request_properties is not an object of strings'",
+        "WHEN cache_enabled_raw IS NOT NULL AND TRY_CAST(cache_enabled_raw AS BOOLEAN) IS NULL "
+        "THEN 'cache_enabled is not a boolean: ' || left(cache_enabled_raw, 20)",
+    ]
+    typed = {
+        "request_id": "j->>'request_id'",
+        "organization_id": "coalesce(j->>'organization_id', $org)",
+        "request_created_at": "request_created_at_ts",
+        "response_created_at": "response_created_at_ts",
+        **{
+            col: f"TRY_CAST(round({key}_num) AS {sql_type})"
+            for key, (col, sql_type) in _NUMBERS.items()
+        },
+        **{col: f"j->>'{key}'" for key, col in _TEXTS.items()},
+        "status": "coalesce(TRY_CAST(round(response_status_num) AS INTEGER), 0)",
+        "model": "coalesce(nullif(j->>'model', ''), j->>'request_model', j->>'response_model', '')",
+        "provider": "coalesce(j->>'provider', '')",
+        "user_id": "coalesce(j->>'request_user_id', j->>'user_id', '')",
+        "request_path": "coalesce(j->>'request_path', '')",
+        "cost": "TRY_CAST(round(cost_num * 1e9) AS BIGINT)",
+        "threat": "NULL::BOOLEAN",
+        "cache_enabled": "coalesce(TRY_CAST(cache_enabled_raw AS BOOLEAN), false)",
+        "is_passthrough_billing": "false",
+        "cached": "false",
+        "request_body": "coalesce(j->>'request_body', '')",
+        "response_body": "coalesce(j->>'response_body', '')",
+        "prompt_id": "coalesce(j->>'prompt_id', '')",
+        "prompt_version": "coalesce(j->>'prompt_version', '')",
+        "node_id": "NULL::VARCHAR",
+        "job_id": "NULL::VARCHAR",
+        # ClickHouse maps hold strings only: entries with a JSON null value are dropped.
+        "properties": "map_from_entries(list_filter(map_entries(coalesce("
+        "TRY_CAST(props_json AS MAP(VARCHAR, VARCHAR)), MAP {})), lambda e: e.value IS NOT NULL))",
+    }
+    assert set(typed) == set(SOURCE_COLUMNS), set(SOURCE_COLUMNS) ^ set(typed)
+    return f"""
+        WITH parsed AS (
+            SELECT line_no, CASE WHEN json_valid(line) THEN line::JSON END AS j FROM _chunk
+        ), fields AS (
+            SELECT {", ".join(raw)} FROM parsed
+        )
+        SELECT line_no,
+               CASE {" ".join(reasons)} END AS reason,
+               {", ".join(f"{expr} AS {col}" for col, expr in typed.items())}
+        FROM fields
+    """
+
+
+_PARSE_SQL = _build_parse_sql()
+
+
+def _lines(path: Path, bad: list[BadLine]) -> Iterator[tuple[int, str]]:
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append(BadLine(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
+                continue
+            yield number, text.lstrip("\ufeff").strip()
+
+
+def ingest_jsonl(store: Store, path: str | Path, organization_id: str) -> ImportReport:
+    """Import a Helicone export (JSONL of ``HeliconeRequest`` rows) into ``store``."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        from .._errors import UsageError
+
+        raise UsageError(f"no such file: {path}")
+    report = ImportReport(str(path))
+    undecodable: list[BadLine] = []
+    chunk: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if not chunk:
+            return
+        frame = pd.DataFrame(chunk, columns=["line_no", "line"])
+        with store.write_lock:
+            cur = store.cursor()
+            cur.register("_chunk", frame)
+            try:
+                cur.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _parsed AS {_PARSE_SQL}",
+                    {"org": organization_id},
+                )
+            finally:
+                cur.unregister("_chunk")
+            bad_rows = cur.execute(
+                "SELECT line_no, reason FROM _parsed WHERE reason IS NOT NULL ORDER BY line_no"
+            ).fetchall()
+            report.bad.extend(BadLine(int(n), str(r)) for n, r in bad_rows)
+            added = store.insert_from(
+                "SELECT * FROM _parsed WHERE reason IS NULL", order_by="line_no"
+            )
+            cur.execute("DROP TABLE _parsed")
+        report.read += len(chunk)
+        report.added += added
+        report.duplicates += len(chunk) - len(bad_rows) - added
+        chunk.clear()
+
+    for item in _lines(path, undecodable):
+        chunk.append(item)
+        if len(chunk) >= CHUNK_LINES:
+            flush()
+    flush()
+    report.read += len(undecodable)
+    report.bad = sorted([*report.bad, *undecodable], key=lambda b: b.line)
+    return report
+
+
+_DEFAULT_RE = re.compile(r"DEFAULT (.+)$")
+
+
+def ingest_frame(store: Store, frame: pd.DataFrame, organization_id: str) -> int:
+    """Insert a DataFrame of request rows (the shape :func:`generate_demo` returns).
+
+    Columns are named like the store's (see ``_store.COLUMNS``); ``properties`` is spread over
+    columns named ``property:<name>`` (None = the request has no such property). Missing
+    columns take the store's default (or NULL); ``organization_id`` defaults to the backend's.
+    Returns the number of rows added.
+    """
+    present = set(frame.columns)
+    select: list[str] = []
+    params: dict[str, str] = {"org": organization_id}
+    for col in SOURCE_COLUMNS:
+        if col == "properties":
+            continue
+        if col in present:
+            select.append(f"{quote_ident(col)} AS {col}")
+        elif col == "organization_id":
+            select.append("$org AS organization_id")
+        else:
+            m = _DEFAULT_RE.search(COLUMNS[col])
+            select.append(f"{m.group(1) if m else 'NULL'} AS {col}")
+    entries = []
+    for i, col in enumerate(c for c in frame.columns if str(c).startswith(PROPERTY_PREFIX)):
+        params[f"k{i}"] = str(col)[len(PROPERTY_PREFIX) :]
+        entries.append(f"{{'k': $k{i}, 'v': CAST({quote_ident(str(col))} AS VARCHAR)}}")
+    if entries:
+        select.append(
+            f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e.v IS NOT NULL))"
+            " AS properties"
+        )
+    else:
+        select.append("MAP {}::MAP(VARCHAR, VARCHAR) AS properties")
+    with store.write_lock:
+        cur = store.cursor()
+        cur.register("_frame", frame)
+        try:
+            return store.insert_from(f"SELECT {', '.join(select)} FROM _frame", params)
+        finally:
+            cur.unregister("_frame")
