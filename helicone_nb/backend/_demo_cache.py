@@ -1,51 +1,40 @@
 """``demo_backend``: a Backend loaded with demo data, cached on disk between kernels.
 
-Generating a large demo takes seconds, so the generated store is kept as a DuckDB file under the
-user's cache directory, keyed by (seed, size, generator version, numpy version). The file is
-written under a temporary name and renamed into place, so a crash or a second process never
-sees half a file. It is only ever read; the backend copies it into its own database, so tags
-added to one demo never leak into the next. When the cache directory is not writable the
-demo is generated in memory every time.
+Generating a large demo takes seconds, so from :data:`CACHE_FROM_REQUESTS` requests up the
+generated store is kept as a DuckDB file in the ``demo`` folder of the package's cache directory
+(the client's page cache uses the same one: ``$HELICONE_NB_CACHE_DIR`` or the platform's),
+keyed by seed, size, generator version and the numpy and DuckDB versions. The file is written
+under a temporary name and renamed into place, so a crash or a second process never sees half a
+file. Smaller demos generate faster than a file can be written, so they are never cached.
+
+A cache file is only ever read: the backend copies it into its own database, so tags added to
+one demo never leak into the next. When the cache directory is not writable the demo is
+generated in memory every time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 
+from .._cache import default_cache_dir
 from ._backend import Backend
 from ._demo import DEMO_DEFAULT_REQUESTS, GENERATOR_VERSION, generate_demo
 from ._store import SOURCE_COLUMNS, Store
 
-#: Environment variable overriding the cache directory ("" disables the cache).
-CACHE_ENV = "HELICONE_NB_CACHE_DIR"
+#: Demos of at least this many requests are cached on disk.
+CACHE_FROM_REQUESTS = 200_000
 
 
-def cache_dir() -> Path | None:
-    """Where demo stores are cached, or None when caching is disabled."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-        return base / "helicone_nb" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "helicone_nb"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "helicone_nb"
-
-
-def _cache_file(requests: int, seed: int) -> Path | None:
-    directory = cache_dir()
-    if directory is None:
-        return None
-    numpy_version = ".".join(np.__version__.split(".")[:2])
-    return directory / f"demo-v{GENERATOR_VERSION}-np{numpy_version}-seed{seed}-n{requests}.duckdb"
+def _cache_file(requests: int, seed: int) -> Path:
+    versions = f"v{GENERATOR_VERSION}-np{np.__version__}-duckdb{duckdb.__version__}"
+    return default_cache_dir() / "demo" / f"demo-{versions}-seed{seed}-n{requests}.duckdb"
 
 
 def _write_cache(target: Path, requests: int, seed: int) -> bool:
@@ -103,8 +92,8 @@ def demo_backend(
     seed
         Seed of the generator; same ``(requests, seed)``, same data.
     cache
-        Reuse (and keep) the generated data in the user's cache directory
-        (``$HELICONE_NB_CACHE_DIR`` overrides it; set it to "" to disable caching).
+        Reuse (and keep) large demos in the user's cache directory (``$HELICONE_NB_CACHE_DIR``
+        overrides it). False: always generate in memory.
     **backend_kwargs
         Passed to :class:`Backend` (``db``, ``api_key``, ``quirks``, ``delay_s``, ...).
 
@@ -116,14 +105,15 @@ def demo_backend(
     2000
     """
     backend = Backend(**backend_kwargs)
-    target = _cache_file(requests, seed) if cache else None
+    target = _cache_file(requests, seed) if cache and requests >= CACHE_FROM_REQUESTS else None
     try:
         if target is not None and (target.exists() or _write_cache(target, requests, seed)):
             try:
                 _copy_from(backend, target)
                 return backend
-            except Exception:  # a damaged cache file: regenerate in memory below
-                pass
+            except duckdb.Error:  # a damaged cache file: drop it, generate in memory below
+                with contextlib.suppress(OSError):
+                    target.unlink()
         backend.ingest_frame(generate_demo(requests, seed))
         return backend
     except BaseException:
