@@ -342,8 +342,9 @@ def plot_session_timeline(
     """A session's requests as bars along time, one row per path, failed requests marked.
 
     Each request is a bar from its start to start + latency, on the row of its path; rows
-    follow the session tree (each path followed by its sub-paths). Failed requests (HTTP status >= 400) are
-    vermillion and hatched; requests without a latency are a tick at their start. The x axis is
+    follow the session tree (each path followed by its sub-paths). Failed requests (HTTP
+    status >= 400) are vermillion, hatched and marked with an X at their start (a quick
+    failure is a thin bar); requests without a latency are a tick at their start. The x axis is
     seconds since the session's first request; the title gives that time in the data's zone.
 
     Parameters
@@ -429,16 +430,19 @@ def plot_session_timeline(
         if ticks.any():
             ax.plot(start_s[ticks], rows[ticks], linestyle="none", marker="|", markersize=14,
                     color=colour)
+    if failed.any():  # short failures are thin bars: mark every failure where it started
+        ax.plot(start_s[failed], rows[failed], linestyle="none", marker="X", markersize=8,
+                color=plots.VERMILLION, markeredgecolor="white", markeredgewidth=0.6)
     labels = [n.path if len(n.path) <= 32 else "…" + n.path[-31:] for n in nodes]
     ax.set_yticks(range(len(nodes)), labels)
     ax.set_ylim(len(nodes) - 0.5, -0.5)  # root on top, children below in tree order
     ax.set_xlim(left=0)
-    handles = [Patch(color=plots.BLUE, label="request (start to start + latency)")]
+    handles: list[Any] = [Patch(color=plots.BLUE, label="request (start to start + latency)")]
     if failed.any():
         handles.append(Patch(facecolor=plots.VERMILLION, hatch="///", edgecolor="white",
-                             label="failed (status >= 400)"))
-    ax.legend(handles=handles, frameon=False, fontsize=8, loc="upper center",
-              bbox_to_anchor=(0.5, -0.16), ncols=2)
+                             label="failed (status >= 400), X at its start"))
+    # agent sessions run from top left to bottom right, so the top right is usually free
+    ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
     return ax
 
 

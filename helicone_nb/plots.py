@@ -129,10 +129,19 @@ def _usd(value: float, _pos: Any = None) -> str:
 
 
 def _usd_tick(value: float, _pos: Any = None) -> str:
-    """Axis ticks: whole dollars from $10 up (ticks are round numbers there)."""
-    if abs(value) >= 10:
-        return f"-${abs(value):,.0f}" if value < 0 else f"${value:,.0f}"
-    return _usd(value)
+    """Axis ticks: whole dollars from $10 up, else cents plus the digits a tick needs."""
+    v = abs(value)
+    if v >= 10:
+        text = f"${v:,.0f}"
+    elif v == 0:
+        return "$0"
+    elif v >= 0.0001:
+        digits = f"{v:.6f}".rstrip("0")
+        whole, frac = digits.split(".")
+        text = f"${whole}.{frac.ljust(2, '0')}"
+    else:
+        text = f"${v:.2g}"
+    return f"-{text}" if value < 0 else text
 
 
 def _usd_axis(axis: Any) -> None:
@@ -602,7 +611,9 @@ def plot_latency_vs_tokens(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     if x.size == 0:
         _no_data(ax, f"no {noun} with both latency and tokens")
         return ax
-    ax.scatter(x, y, s=14, color=BLUE, alpha=0.45, linewidths=0, label=noun)
+    dense = x.size > 1000
+    ax.scatter(x, y, s=8 if dense else 14, color=BLUE, alpha=0.2 if dense else 0.45,
+               linewidths=0, label=noun)
     if x.size >= 20:
         edges = np.unique(np.quantile(x, np.linspace(0, 1, 11)))
         if edges.size >= 3:

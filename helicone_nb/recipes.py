@@ -1061,6 +1061,7 @@ def outliers(
     *,
     side: Literal["both", "high", "low"] = "both",
     log: bool = False,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Sessions whose value is far from the median, by a robust (MAD-based) z-score.
 
@@ -1086,12 +1087,18 @@ def outliers(
     log : bool, default False
         Score ``log10(x)`` instead of ``x`` (costs and latencies are usually skewed, so this
         flags fewer merely-large sessions); values <= 0 then get no score.
+    by : str, optional
+        Score each session against the sessions of its own group, e.g. ``"session_name"``: a
+        $0.60 run can be normal for a code-review agent and an outlier for an e-mail drafter.
+        Any grouping of ``cost_by`` except ``"user"`` (which would score a shared session
+        once per user).
 
     Returns
     -------
     pandas.DataFrame
-        The outlying rows, every column of ``df`` (plus a derived metric) and ``robust_z``,
-        sorted by ``|robust_z|``, largest first.
+        The outlying rows: every column of ``df`` (plus a derived metric), ``median`` (the
+        median the session was compared with, in the column's units) and ``robust_z``; sorted
+        by ``|robust_z|``, largest first.
 
     Examples
     --------
@@ -1102,10 +1109,14 @@ def outliers(
     ...     "total_cost": [1.0, 1.1, 0.9, 1.0, 1.2, 9.0],
     ... })
     >>> outliers(df, "total_cost")   # median 1.05, MAD 0.1: 0.6745 * 7.95 / 0.1
-      session_id  total_cost  robust_z
-    0          f         9.0  53.62275
+      session_id  total_cost  median  robust_z
+    0          f         9.0    1.05  53.62275
+    >>> df["session_name"] = ["chat"] * 3 + ["agent"] * 3
+    >>> outliers(df, "total_cost", by="session_name")["session_id"].tolist()
+    ['f']
     """
     import numpy as np
+    import pandas as pd
 
     if side not in ("both", "high", "low"):
         raise UsageError(f"outliers(): side must be 'both', 'high' or 'low', got {side!r}")
@@ -1116,11 +1127,29 @@ def outliers(
     if not limit > 0:
         raise UsageError(f"outliers(): threshold must be positive, got {threshold!r}")
     values = _metric(df, column, "outliers")
-    x = values.to_numpy(dtype="float64")
+    raw = values.to_numpy(dtype="float64")
+    x = raw
     if log:
         with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(x > 0, np.log10(np.where(x > 0, x, 1.0)), np.nan)
-    z = _robust_z(x)
+            x = np.where(raw > 0, np.log10(np.where(raw > 0, raw, 1.0)), np.nan)
+    z = np.full(len(x), np.nan)
+    median = np.full(len(x), np.nan)
+    if by == "user":
+        raise UsageError(
+            "outliers(): by='user' is not supported (a session shared by several users would "
+            "be scored once per user); group by a column such as 'session_name' or a time "
+            "bucket such as 'day'"
+        )
+    if by is None:
+        groups: dict[Any, Any] = {0: np.arange(len(x))}
+    else:
+        keys = _keyed(df, by, "outliers")["_key"]
+        codes = pd.factorize(keys, use_na_sentinel=False)[0]
+        groups = pd.Series(np.arange(len(x))).groupby(codes).indices
+    for pos in groups.values():
+        z[pos] = _robust_z(x[pos])
+        scored = raw[pos][~np.isnan(x[pos])]
+        median[pos] = float(np.median(scored)) if scored.size else np.nan
     if side == "high":
         hit = z > limit
     elif side == "low":
@@ -1131,6 +1160,7 @@ def outliers(
     out = df.copy()
     if column in DERIVED_METRICS:
         out[column] = values
+    out["median"] = median
     out["robust_z"] = z
     out = out.loc[hit]
     order = np.argsort(-np.abs(out["robust_z"].to_numpy()), kind="stable")

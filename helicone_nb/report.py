@@ -350,15 +350,22 @@ def _build(
 
     # Outliers --------------------------------------------------------------------------------
     add("<h2>Outliers</h2>")
-    add('<p class="note">Sessions far above the typical one: robust z-score (median and median '
-        "absolute deviation) of log10(value) above 3.5. Costs and latencies are skewed, so the "
-        "log scale flags only the truly unusual.</p>")
-    for column, label in (("total_cost", "cost"), ("avg_latency", "mean latency")):
-        found = recipes.outliers(df, column, 3.5, side="high", log=True)
+    add('<p class="note">Sessions far above the other sessions of the same name: robust '
+        "z-score, 0.6745 × (value − median) / MAD, above 3.5, where median and MAD (median "
+        "absolute deviation) are those of the sessions with that name. Cost is heavy-tailed, "
+        "so many sessions can pass the cut; the most extreme, listed first, are where to look."
+        "</p>")
+    n_sessions = len(df)
+    for column, label, fmt in (("total_cost", "cost", _money),
+                               ("avg_latency", "mean latency", _float(" ms"))):
+        found = recipes.outliers(df, column, 3.5, side="high", by="session_name")
         shown = min(len(found), top)
-        add(f"<h3>By {label}: {len(found):,} session{'s' if len(found) != 1 else ''}"
-            f"{f', top {shown} shown' if len(found) > shown else ''}</h3>")
-        add(_table(found.head(top), [*session_cols, ("robust_z", "Robust z", _float("", 1))]))
+        share = f" ({len(found) / n_sessions:.1%} of all)" if n_sessions and len(found) else ""
+        add(f"<h3>By {label}: {len(found):,} session{'s' if len(found) != 1 else ''}{share}"
+            f"{f', the {shown} most extreme shown' if len(found) > shown else ''}</h3>")
+        add(_table(found.head(top), [*session_cols, ("median", f"Median {label} for the name",
+                                                     fmt), ("robust_z", "Robust z",
+                                                            _float("", 1))]))
 
     # Latency ---------------------------------------------------------------------------------
     add("<h2>Latency</h2>")

@@ -472,3 +472,25 @@ def test_outliers_na_log_and_empty(empty: pd.DataFrame) -> None:
         recipes.outliers(frame, side="up")  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="threshold"):
         recipes.outliers(frame, threshold=0)
+
+
+def test_outliers_within_groups() -> None:
+    frame = _cost_frame([1.0, 1.1, 0.9, 1.0, 1.2, 9.0, 9.0, 9.5, 8.5, 9.0, 9.2, 9.1, 50.0])
+    frame["session_name"] = ["cheap"] * 6 + ["dear"] * 6 + ["alone"]
+    overall = recipes.outliers(frame, side="high")
+    assert overall["session_id"].tolist() == ["s12"]  # 9.0 is not unusual overall ...
+    grouped = recipes.outliers(frame, side="high", by="session_name")
+    # ... but is for a "cheap" session; 50.0 is alone in its group, so it scores 0.
+    assert grouped["session_id"].tolist() == ["s5"]
+    assert grouped["median"].item() == pytest.approx(1.05)
+    assert grouped["robust_z"].item() == pytest.approx(0.6745 * 7.95 / 0.1)
+    with pytest.raises(UsageError, match="by='user' is not supported"):
+        recipes.outliers(frame, by="user")
+    with pytest.raises(UsageError, match="cannot group by"):
+        recipes.outliers(frame, by="model")
+
+
+def test_outliers_median_column(empty: pd.DataFrame) -> None:
+    out = recipes.outliers(_cost_frame([1.0, 1.1, 0.9, 1.0, 1.2, 9.0]), log=True)
+    assert out["median"].item() == pytest.approx(1.05)
+    assert recipes.outliers(empty, by="day").columns.tolist()[-2:] == ["median", "robust_z"]
