@@ -151,7 +151,9 @@ def test_timeline(req: pd.DataFrame) -> None:
     assert failed[0].get_x() == pytest.approx(3.0)  # starts 3 s after the first request
     assert failed[0].get_width() == pytest.approx(0.6)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["request (start to start + latency)", "failed (status >= 400)"]
+    assert legend == ["request (start to start + latency)",
+                      "failed (status >= 400), X at its start"]
+    assert [list(line.get_xdata()) for line in ax.lines] == [[3.0]]  # the X of the failure
 
 
 def test_timeline_limits_paths_and_handles_empty(req: pd.DataFrame) -> None:

@@ -277,3 +277,48 @@ def test_empty_export_keeps_the_header(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     write_sessions(empty_frame(SESSION_SCHEMA, "UTC"), path)
     assert path.read_text().strip() == ",".join(SESSION_SCHEMA)
+
+
+# --- end to end on the built-in demo data ------------------------------------------------------
+
+
+def test_demo_report_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`helicone-nb report` with no key: the real demo client, backend, recipes and plots."""
+    from helicone_nb.backend import DEMO_END, DEMO_START, DEMO_TZ
+
+    out = tmp_path / "report.html"
+    assert cli.main(["report", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "no HELICONE_API_KEY set" in captured.err
+    path_line, summary_line = captured.out.splitlines()
+    assert path_line == str(out.resolve())
+    df = helicone_nb.connect(demo=True, quiet=True).fetch_sessions(DEMO_START, DEMO_END,
+                                                                   tz=DEMO_TZ)
+    assert len(df) > 100
+    s = report.recipes.summary(df).iloc[0]
+    first = DEMO_START.astimezone(_zone(DEMO_TZ))
+    last = DEMO_END.astimezone(_zone(DEMO_TZ))
+    assert summary_line == (
+        f"{int(s['sessions']):,} sessions, {int(s['requests']):,} requests, "
+        f"{report._money(s['total_cost'])} from {first:%Y-%m-%d %H:%M} to "
+        f"{last:%Y-%m-%d %H:%M} ({DEMO_TZ}) [demo data]"
+    )
+    page = out.read_text(encoding="utf-8")
+    assert page.count(IMG) == 7
+    assert "<b>Demo data.</b>" in page
+    assert "└── " in page  # the most expensive session's tree
+
+
+def test_demo_sessions_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "s.csv.gz"
+    assert cli.main(["sessions", "--demo", "--start", "2025-07-01", "--end", "2025-07-08",
+                     "--name", "support-chat", "-o", str(out)]) == 0
+    back = pd.read_csv(out, keep_default_na=False)
+    assert len(back) > 0 and set(back["session_name"]) == {"support-chat"}
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"{len(back):,} sessions")
+
+
+def _zone(name: str) -> _dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
