@@ -1,0 +1,99 @@
+"""Recipes, plots and the report on a large synthetic sessions frame.
+
+The frame is random but seeded (numpy default_rng(7)), built through ``sessions_frame`` like
+real pages; it exists only to time the code, never to show numbers to users.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .harness import Figure, timed
+
+_SIZES = {"smoke": 5_000, "full": 100_000}
+_TARGET_S = 1.0  # per recipe, at the full size
+
+
+def _frame(n: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    from helicone_nb._frames import sessions_frame
+
+    rng = np.random.default_rng(7)
+    start = pd.Timestamp("2025-01-01", tz="UTC").value // 10**9
+    created = start + rng.integers(0, 90 * 86_400, n)
+    duration = rng.exponential(120, n).astype(int)
+    requests = rng.integers(1, 40, n)
+    tokens = requests * rng.integers(100, 4_000, n)
+    names = np.array(["research-agent", "support-chat", "code-review", "sql-copilot", ""])
+    users = [f"user{i}" for i in range(500)]
+    user_pick = rng.integers(0, 500, (n, 2))
+    n_users = rng.integers(0, 3, n)
+    rows = [
+        {
+            "session_id": f"s{i}",
+            "session_name": str(names[i % len(names)]),
+            "created_at": pd.Timestamp(int(created[i]), unit="s", tz="UTC").isoformat(),
+            "latest_request_created_at": pd.Timestamp(
+                int(created[i] + duration[i]), unit="s", tz="UTC"
+            ).isoformat(),
+            "total_cost": float(tokens[i]) * 2e-6,
+            "total_requests": int(requests[i]),
+            "prompt_tokens": int(tokens[i] * 0.8),
+            "completion_tokens": int(tokens[i]) - int(tokens[i] * 0.8),
+            "total_tokens": int(tokens[i]),
+            "avg_latency": float(300 + tokens[i] / requests[i] * 0.5),
+            "user_ids": [users[j] for j in user_pick[i, : n_users[i]]],
+        }
+        for i in range(n)
+    ]
+    return sessions_frame(rows, tz="Europe/Berlin")
+
+
+def run(size: str) -> list[Figure]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helicone_nb import plots, recipes, report
+
+    n = _SIZES[size]
+    df = _frame(n)
+    full = size == "full"
+    figures: list[Figure] = []
+    cases = {
+        "summary": lambda: recipes.summary(df),
+        "cost_by session_name top 10": lambda: recipes.cost_by(df, "session_name", top=10),
+        "cost_by user top 10": lambda: recipes.cost_by(df, "user", top=10),
+        "cost_by day": lambda: recipes.cost_by(df, "day"),
+        "cost_over_time hourly": lambda: recipes.cost_over_time(df, "h"),
+        "latency_by session_id": lambda: recipes.latency_by(df, "session_id"),
+        "outliers by session_name": lambda: recipes.outliers(df, by="session_name"),
+        "top_sessions cost_per_request": lambda: recipes.top_sessions(df, "cost_per_request"),
+    }
+    for name, fn in cases.items():
+        seconds, _ = timed(fn, repeat=2)
+        figures.append(Figure("recipes", f"{name}, {n:,} sessions", seconds, "s",
+                              f"< {_TARGET_S:g} s" if full else "",
+                              (seconds < _TARGET_S) if full else None))
+    seconds, ax = timed(lambda: plots.plot_latency_vs_tokens(df))
+    plt.close(ax.figure)
+    figures.append(Figure("recipes", f"plot_latency_vs_tokens, {n:,} sessions", seconds, "s"))
+
+    class _Client:
+        def fetch_sessions(self, start: Any, end: Any = None, **kwargs: Any) -> Any:
+            return df
+
+        def fetch_session_requests(self, session_id: str, **kwargs: Any) -> Any:
+            from helicone_nb._frames import REQUEST_SCHEMA, empty_frame
+
+            return empty_frame(REQUEST_SCHEMA, "Europe/Berlin")
+
+    seconds, page = timed(lambda: report.build_report(_Client(), "2025-01-01", "2025-04-01",
+                                                      tz="Europe/Berlin"))
+    figures.append(Figure("recipes", f"build_report, {n:,} sessions", seconds, "s",
+                          "< 10 s" if full else "", (seconds < 10) if full else None))
+    figures.append(Figure("recipes", "report size", len(page) / 1e6, "MB"))
+    return figures
