@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from . import _engine, _params
 from ._ingest import ImportReport, ingest_frame, ingest_jsonl
-from ._params import HandledError, ValidationFailed
+from ._params import HandledError, ValidationFailed, echoable
 from ._store import Store
 
 if TYPE_CHECKING:
@@ -195,7 +195,8 @@ class Backend:
         try:
             return self._handle(method.upper(), path.split("?", 1)[0], headers, body)
         except ValidationFailed as exc:
-            return _respond(422, {"message": "Validation Failed", "details": exc.details})
+            details = echoable(exc.details)
+            return _respond(422, {"message": "Validation Failed", "details": details})
         except HandledError as exc:
             return _respond(500, {"data": None, "error": str(exc)})
         except Exception as exc:  # an unhandled failure, answered like Helicone's error handler

@@ -218,6 +218,26 @@ def _enum(value: Any, options: tuple[str, ...], path: str, errors: Details) -> s
     return str(value)
 
 
+_ECHO_DEPTH = 32
+
+
+def echoable(value: Any, depth: int = 0) -> Any:
+    """A request value made safe to echo in an error body.
+
+    JavaScript writes Infinity as null; containers deeper than a few dozen levels are cut, so
+    an absurdly nested body cannot blow up the error that describes it.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict | list) and depth >= _ECHO_DEPTH:
+        return "..."
+    if isinstance(value, dict):
+        return {k: echoable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [echoable(v, depth + 1) for v in value]
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # Filter nodes (SessionFilterNode / RequestFilterNode)
 # --------------------------------------------------------------------------------------------
@@ -425,7 +445,7 @@ def filter_node(
         if not sub and node is not None:
             return node
         issues.append(sub)
-    summary = json.dumps(issues)
+    summary = json.dumps(echoable(issues))
     if len(summary) > _MAX_SUMMARY_CHARS:
         summary = summary[:_MAX_SUMMARY_CHARS] + "...(cut)"
     errors[path] = {
