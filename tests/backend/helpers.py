@@ -83,7 +83,9 @@ def load(tmp_path: Path, rows: Iterable[dict[str, Any]], **kwargs: Any) -> Backe
     return backend
 
 
-def post(backend: Backend, path: str, body: Any, headers: dict[str, str] | None = None) -> BackendResponse:
+def post(
+    backend: Backend, path: str, body: Any, headers: dict[str, str] | None = None
+) -> BackendResponse:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return backend.handle("POST", path, AUTH if headers is None else headers, raw)
 

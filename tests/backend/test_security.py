@@ -56,7 +56,9 @@ def test_values_and_keys_never_reach_the_sql_text(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", NASTY)
-def test_injection_looking_filters_match_nothing_and_harm_nothing(backend: Backend, value: str) -> None:
+def test_injection_looking_filters_match_nothing_and_harm_nothing(
+    backend: Backend, value: str
+) -> None:
     nodes: list[Any] = [
         {R: {"model": {"equals": value}}},
         {R: {"properties": {value: {"equals": value}}}},
@@ -75,7 +77,10 @@ def test_injection_looking_filters_match_nothing_and_harm_nothing(backend: Backe
 def test_a_property_key_full_of_sql_is_just_a_key(backend: Backend) -> None:
     node = {R: {"properties": {"x'] OR 1=1 --": {"equals": "weird key"}}}}
     assert [r["session_id"] for r in sessions(backend, filter=node)] == ["s2"]
-    assert [r["session_id"] for r in sessions(backend, filter={R: {"property_key": {"equals": "x'] OR 1=1 --"}}})] == ["s2"]
+    assert [
+        r["session_id"]
+        for r in sessions(backend, filter={R: {"property_key": {"equals": "x'] OR 1=1 --"}}})
+    ] == ["s2"]
 
 
 def test_tags_with_sql_are_stored_as_text(backend: Backend) -> None:

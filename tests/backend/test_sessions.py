@@ -68,7 +68,13 @@ def test_aggregates_are_the_eleven_fields(basic: Backend) -> None:
 
 
 def test_order_is_created_at_desc_with_session_id_tie_break(tmp_path: Path) -> None:
-    rows = [req("a", 0, "b"), req("b", 0, "a"), req("c", 0, "c"), req("d", 50, "z"), req("e", -5, "y")]
+    rows = [
+        req("a", 0, "b"),
+        req("b", 0, "a"),
+        req("c", 0, "c"),
+        req("d", 50, "z"),
+        req("e", -5, "y"),
+    ]
     backend = load(tmp_path, rows)
     assert [r["session_id"] for r in sessions(backend)] == ["z", "a", "b", "c", "y"]
 
@@ -194,13 +200,17 @@ def test_session_level_leaf_filters_groups(basic: Backend) -> None:
 
 
 def test_and_of_request_and_session_levels_works(basic: Backend) -> None:
-    node = both(leaf(R, "model", "equals", "gpt-4o"), "and", leaf(S, "session_total_requests", "gt", 1))
+    node = both(
+        leaf(R, "model", "equals", "gpt-4o"), "and", leaf(S, "session_total_requests", "gt", 1)
+    )
     assert filtered(basic, node) == ["s1"]
 
 
 def test_or_of_request_and_session_levels_matches_everything(basic: Backend) -> None:
     # Helicone's degeneration: WHERE (model = 'nope' OR TRUE), HAVING (TRUE OR requests > 99)
-    node = both(leaf(R, "model", "equals", "nope"), "or", leaf(S, "session_total_requests", "gt", 99))
+    node = both(
+        leaf(R, "model", "equals", "nope"), "or", leaf(S, "session_total_requests", "gt", 99)
+    )
     assert filtered(basic, node) == ["s1", "s2", "s3"]
 
 
@@ -249,7 +259,11 @@ def test_text_operators(tmp_path: Path, op: str, value: str, expected: list[str]
 
 
 def test_cost_filter_compares_floor_of_usd_times_1e9(tmp_path: Path) -> None:
-    rows = [req("1", 0, "a", cost=0.000000001), req("2", 1, "b", cost=0.5), req("3", 2, "c", cost=0)]
+    rows = [
+        req("1", 0, "a", cost=0.000000001),
+        req("2", 1, "b", cost=0.5),
+        req("3", 2, "c", cost=0),
+    ]
     backend = load(tmp_path, rows)
     assert filtered(backend, leaf(R, "cost", "equals", 1e-9)) == ["a"]
     assert filtered(backend, leaf(R, "cost", "gte", "0.5")) == ["b"]  # numeric string accepted
@@ -278,7 +292,9 @@ def test_only_the_first_column_key_and_operator_are_used(basic: Backend) -> None
     assert filtered(basic, two_columns) == ["s3"]
     two_ops = {R: {"user_id": {"equals": "u3", "not-equals": "u3"}}}
     assert filtered(basic, two_ops) == ["s3"]
-    two_keys = {R: {"properties": {"Helicone-Session-Name": {"equals": "agent"}, "x": {"equals": "y"}}}}
+    two_keys = {
+        R: {"properties": {"Helicone-Session-Name": {"equals": "agent"}, "x": {"equals": "y"}}}
+    }
     assert filtered(basic, two_keys) == ["s3"]
     two_tables = {S: {"session_session_id": {"equals": "s2"}}, R: {"user_id": {"equals": "u3"}}}
     assert filtered(basic, two_tables) == ["s2"]
@@ -306,9 +322,13 @@ def test_session_tag_filters_by_the_tag(basic: Backend) -> None:
     basic.add_tag("s1", "reviewed")
     assert filtered(basic, leaf(S, "session_tag", "equals", "reviewed")) == ["s1"]
     assert filtered(basic, leaf(S, "session_tag", "equals", "null")) == ["s2", "s3"]
-    either = both(leaf(S, "session_tag", "equals", "reviewed"), "or", leaf(S, "session_total_cost", "gt", 1))
+    either = both(
+        leaf(S, "session_tag", "equals", "reviewed"), "or", leaf(S, "session_total_cost", "gt", 1)
+    )
     assert filtered(basic, either) == ["s1", "s3"]
-    response = basic.handle("POST", "/v1/session/s2/tag", {"authorization": "Bearer k"}, b'{"tag":"x"}')
+    response = basic.handle(
+        "POST", "/v1/session/s2/tag", {"authorization": "Bearer k"}, b'{"tag":"x"}'
+    )
     assert response.status == 200 and response.json() == {"data": None, "error": None}
     got = basic.handle("GET", "/v1/session/s2/tag", {"authorization": "Bearer k"}, b"")
     assert got.json()["data"] == "x"
@@ -326,7 +346,9 @@ def test_count_endpoint(basic: Backend) -> None:
     assert data["avg_cost"] == pytest.approx(2.506 / 3)
     assert data["avg_latency"] == pytest.approx((600 + 100 + 100) / 3)  # total latency per session
     assert data["avg_requests"] == pytest.approx(5 / 3)
-    filtered_count = post(basic, "/v1/session/count", session_body(filter=leaf(S, "session_total_requests", "gt", 1)))
+    filtered_count = post(
+        basic, "/v1/session/count", session_body(filter=leaf(S, "session_total_requests", "gt", 1))
+    )
     assert filtered_count.json()["data"]["count"] == 1
 
 
@@ -334,22 +356,36 @@ def test_count_endpoint_quirks_and_empty(tmp_path: Path) -> None:
     backend = load(tmp_path, [req("1", 0, "s")], quirks=True)
     assert post(backend, "/v1/session/count", session_body()).json()["data"]["count"] == "1"
     empty = post(backend, "/v1/session/count", session_body(search="nothing")).json()["data"]
-    assert empty == {"count": "0", "total_cost": 0.0, "avg_cost": 0.0, "avg_latency": 0.0, "avg_requests": 0.0}
+    assert empty == {
+        "count": "0",
+        "total_cost": 0.0,
+        "avg_cost": 0.0,
+        "avg_latency": 0.0,
+        "avg_requests": 0.0,
+    }
 
 
 def test_name_query(basic: Backend) -> None:
-    response = post(basic, "/v1/session/name/query", {"nameContains": "CH", "timezoneDifference": 0})
+    response = post(
+        basic, "/v1/session/name/query", {"nameContains": "CH", "timezoneDifference": 0}
+    )
     assert response.status == 200
     (row,) = response.json()["data"]
     assert row["name"] == "chat" and row["session_count"] == 1
     assert row["created_at"] == row["first_used"] == at(0) and row["last_used"] == at(20)
     assert row["avg_latency"] == pytest.approx(200)
-    everything = post(basic, "/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0})
+    everything = post(
+        basic, "/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0}
+    )
     assert [r["name"] for r in everything.json()["data"]] == ["agent", "chat"]  # last_used desc
     windowed = post(
         basic,
         "/v1/session/name/query",
-        {"nameContains": "", "timezoneDifference": 0, "timeFilter": {"startTimeUnixMs": 0, "endTimeUnixMs": 1}},
+        {
+            "nameContains": "",
+            "timezoneDifference": 0,
+            "timeFilter": {"startTimeUnixMs": 0, "endTimeUnixMs": 1},
+        },
     )
     assert windowed.json()["data"] == []
 
@@ -370,8 +406,14 @@ def test_request_query_drills_into_one_session(basic: Backend) -> None:
     assert first["request_created_at"] == at(0) and first["delay_ms"] == 100
     assert first["cost"] == pytest.approx(0.001) and first["request_user_id"] == "u1"
     assert first["request_properties"]["Helicone-Session-Name"] == "chat"
-    assert (first["prompt_tokens"], first["completion_tokens"], first["response_status"]) == (10, 5, 200)
-    desc = post(basic, "/v1/request/query-clickhouse", {**body, "sort": {"created_at": "desc"}, "limit": 2})
+    assert (first["prompt_tokens"], first["completion_tokens"], first["response_status"]) == (
+        10,
+        5,
+        200,
+    )
+    desc = post(
+        basic, "/v1/request/query-clickhouse", {**body, "sort": {"created_at": "desc"}, "limit": 2}
+    )
     assert [r["request_id"] for r in desc.json()["data"]] == ["r3", "r2"]
     default = post(basic, "/v1/request/query-clickhouse", {"filter": "all"})
     assert len(default.json()["data"]) == 6  # default limit 10, newest first

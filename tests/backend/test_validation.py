@@ -58,7 +58,9 @@ def test_missing_required_field(backend: Backend, field: str) -> None:
 def test_missing_window_bound(backend: Backend) -> None:
     body = session_body(timeFilter={"startTimeUnixMs": 0})
     got = details(backend, body)
-    assert got == {"requestBody.timeFilter.endTimeUnixMs": {"message": "'endTimeUnixMs' is required"}}
+    assert got == {
+        "requestBody.timeFilter.endTimeUnixMs": {"message": "'endTimeUnixMs' is required"}
+    }
 
 
 @pytest.mark.parametrize(
@@ -101,20 +103,34 @@ def test_numeric_strings_are_accepted_for_number_fields(backend: Backend) -> Non
         ({R: {"model": {"equal": "x"}}}, "requestBody.filter.request_response_rmt.model.equal"),
         ({R: {"model": {"equals": 5}}}, "requestBody.filter.request_response_rmt.model.equals"),
         ({R: {"status": {"gt": "many"}}}, "requestBody.filter.request_response_rmt.status.gt"),
-        ({R: {"status": {"contains": "4"}}}, "requestBody.filter.request_response_rmt.status.contains"),
+        (
+            {R: {"status": {"contains": "4"}}},
+            "requestBody.filter.request_response_rmt.status.contains",
+        ),
         ({R: {"request_created_at": {"gt": "yesterday"}}}, "request_created_at.gt"),
-        ({R: {"cached": {"equals": "maybe"}}}, "requestBody.filter.request_response_rmt.cached.equals"),
-        ({R: {"properties": {"k": {"equals": 1}}}}, "requestBody.filter.request_response_rmt.properties.k.equals"),
+        (
+            {R: {"cached": {"equals": "maybe"}}},
+            "requestBody.filter.request_response_rmt.cached.equals",
+        ),
+        (
+            {R: {"properties": {"k": {"equals": 1}}}},
+            "requestBody.filter.request_response_rmt.properties.k.equals",
+        ),
         ({R: {"property_key": {}}}, "requestBody.filter.request_response_rmt.property_key.equals"),
         ({"sessions": {"x": 1}}, "requestBody.filter.sessions"),
         ({"left": "all", "operator": "xor", "right": "all"}, "requestBody.filter.operator"),
         ({"left": "all", "operator": "and"}, "requestBody.filter.right"),
-        ({"left": "all", "operator": "and", "right": "all", "extra": 1}, "requestBody.filter.extra"),
+        (
+            {"left": "all", "operator": "and", "right": "all", "extra": 1},
+            "requestBody.filter.extra",
+        ),
         ("everything", "requestBody.filter"),
         (5, "requestBody.filter"),
     ],
 )
-def test_bad_filters_are_one_summarised_union_error(backend: Backend, node: Any, nested: str) -> None:
+def test_bad_filters_are_one_summarised_union_error(
+    backend: Backend, node: Any, nested: str
+) -> None:
     got = details(backend, session_body(filter=node))
     assert list(got) == ["requestBody.filter"]
     message = got["requestBody.filter"]["message"]
@@ -126,7 +142,9 @@ def test_bad_filters_are_one_summarised_union_error(backend: Backend, node: Any,
 def test_nested_bad_filter_inside_a_branch(backend: Backend) -> None:
     node = {"left": {R: {"model": {"equals": "x"}}}, "operator": "and", "right": {R: {"nope": {}}}}
     got = details(backend, session_body(filter=node))
-    assert "requestBody.filter.right.request_response_rmt.nope" in got["requestBody.filter"]["message"]
+    assert (
+        "requestBody.filter.right.request_response_rmt.nope" in got["requestBody.filter"]["message"]
+    )
 
 
 @pytest.mark.parametrize("depth", [300, 900])
@@ -159,17 +177,27 @@ def test_empty_and_non_object_bodies(backend: Backend) -> None:
 
 def test_several_problems_are_reported_together(backend: Backend) -> None:
     body = {"search": 1, "timezoneDifference": 0, "filter": "all", "junk": True}
-    assert list(details(backend, body)) == ["requestBody.search", "requestBody.timeFilter", "requestBody.junk"]
+    assert list(details(backend, body)) == [
+        "requestBody.search",
+        "requestBody.timeFilter",
+        "requestBody.junk",
+    ]
 
 
 def test_other_endpoints_validate_too(backend: Backend) -> None:
     assert list(details(backend, {"timezoneDifference": 0}, "/v1/session/name/query")) == [
         "requestBody.nameContains"
     ]
-    got = details(backend, {"nameContains": "", "timezoneDifference": 0, "pSize": "p42"}, "/v1/session/name/query")
+    got = details(
+        backend,
+        {"nameContains": "", "timezoneDifference": 0, "pSize": "p42"},
+        "/v1/session/name/query",
+    )
     assert "should be one of the following" in got["requestBody.pSize"]["message"]
     assert list(details(backend, {}, "/v1/request/query-clickhouse")) == ["requestBody.filter"]
-    got = details(backend, {"filter": "all", "sort": {"created_at": "up"}}, "/v1/request/query-clickhouse")
+    got = details(
+        backend, {"filter": "all", "sort": {"created_at": "up"}}, "/v1/request/query-clickhouse"
+    )
     assert list(got) == ["requestBody.sort.created_at"]
 
 
@@ -186,17 +214,25 @@ def test_auth_failures_are_401_with_helicones_body(
     tmp_path: Path, headers: dict[str, str], error: str
 ) -> None:
     backend = load(tmp_path, [req("1", 0, "s")], api_key="right")
-    response = backend.handle("POST", "/v1/session/query", headers, json.dumps(session_body()).encode())
+    response = backend.handle(
+        "POST", "/v1/session/query", headers, json.dumps(session_body()).encode()
+    )
     assert response.status == 401
     assert response.json() == {"error": error, "trace": "isAuthenticated.error"}
     ok = backend.handle(
-        "POST", "/v1/session/query", {"AUTHORIZATION": "bearer right"}, json.dumps(session_body()).encode()
+        "POST",
+        "/v1/session/query",
+        {"AUTHORIZATION": "bearer right"},
+        json.dumps(session_body()).encode(),
     )
     assert ok.status == 200
 
 
 def test_any_bearer_key_is_accepted_without_api_key(backend: Backend) -> None:
-    assert post(backend, "/v1/session/query", session_body(), {"Authorization": "Bearer x"}).status == 200
+    assert (
+        post(backend, "/v1/session/query", session_body(), {"Authorization": "Bearer x"}).status
+        == 200
+    )
     assert post(backend, "/v1/session/query", session_body(), {}).status == 401
 
 
