@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "DERIVED_METRICS",
     "NO_USER",
     "OTHER",
+    "TIME_BUCKETS",
     "cost_by",
     "cost_by_user",
     "cost_over_time",

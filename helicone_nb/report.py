@@ -473,11 +473,15 @@ def build_report(
 
     Examples
     --------
-    >>> import helicone_nb as hnb                          # doctest: +SKIP
-    >>> from helicone_nb.report import build_report        # doctest: +SKIP
-    >>> page = build_report(hnb.connect(demo=True), "2025-06-02", "2025-09-01")  # doctest: +SKIP
-    >>> page.count('<img src="data:image/png;base64,')     # doctest: +SKIP
+    >>> import helicone_nb as hnb
+    >>> from helicone_nb.backend import DEMO_START, DEMO_END, DEMO_TZ
+    >>> from helicone_nb.report import build_report
+    >>> client = hnb.connect(demo=True, quiet=True, demo_requests=2000)
+    >>> page = build_report(client, DEMO_START, DEMO_END, tz=DEMO_TZ)
+    >>> page.count('<img src="data:image/png;base64,')
     7
+    >>> "Demo data." in page and client._api_key not in page
+    True
     """
     return _build(
         client, start, end, tz=tz, filter=filter, search=search, name=name,
@@ -495,10 +499,32 @@ def write_report(
 ) -> Path:
     """Build the report (see :func:`build_report`) and write it to ``path`` (UTF-8).
 
+    Parameters
+    ----------
+    client, start, end
+        As for :func:`build_report`.
+    path : str or os.PathLike, default "helicone-report.html"
+        The file to write (parent folders are created; an existing file is replaced).
+    **options
+        Keyword options of :func:`build_report` (``tz``, ``filter``, ``title``, ``top``, ...).
+
     Returns
     -------
     pathlib.Path
         The absolute path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import helicone_nb as hnb
+    >>> from helicone_nb.backend import DEMO_START, DEMO_END
+    >>> from helicone_nb.report import write_report
+    >>> client = hnb.connect(demo=True, quiet=True, demo_requests=2000)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> path = write_report(client, DEMO_START, DEMO_END, path=folder / "report.html",
+    ...                     drill_down=False)
+    >>> path.is_absolute(), path.name, path.stat().st_size > 10_000
+    (True, 'report.html', True)
     """
     target = Path(path).expanduser().resolve()
     if target.is_dir():

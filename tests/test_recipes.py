@@ -494,3 +494,17 @@ def test_outliers_median_column(empty: pd.DataFrame) -> None:
     out = recipes.outliers(_cost_frame([1.0, 1.1, 0.9, 1.0, 1.2, 9.0]), log=True)
     assert out["median"].item() == pytest.approx(1.05)
     assert recipes.outliers(empty, by="day").columns.tolist()[-2:] == ["median", "robust_z"]
+
+
+@pytest.mark.parametrize("module_name", ["recipes", "plots", "drilldown", "report"])
+def test_every_public_function_is_documented_with_an_example(module_name: str) -> None:
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"helicone_nb.{module_name}")
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if inspect.isfunction(obj):
+            doc = inspect.getdoc(obj) or ""
+            assert "Parameters" in doc, f"{module_name}.{name}"
+            assert "Examples" in doc, f"{module_name}.{name}"

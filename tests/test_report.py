@@ -322,3 +322,11 @@ def _zone(name: str) -> _dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    result = doctest.testmod(report, verbose=False)
+    assert result.attempted >= 8
+    assert result.failed == 0
