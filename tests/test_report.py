@@ -330,3 +330,16 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(report, verbose=False)
     assert result.attempted >= 8
     assert result.failed == 0
+
+
+def test_parquet_export_round_trip(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from helicone_nb._report_cli import write_sessions
+
+    path = tmp_path / "s.parquet"
+    df = sessions_frame(ROWS, tz="Europe/Berlin")
+    write_sessions(df, path)
+    back = pd.read_parquet(path)
+    assert back["session_id"].tolist() == df["session_id"].tolist()
+    assert [list(u) for u in back["user_ids"]] == df["user_ids"].tolist()
+    assert back["created_at"].tolist() == df["created_at"].tolist()
