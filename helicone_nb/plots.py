@@ -343,6 +343,14 @@ def _grouped_cost(df: pd.DataFrame, by: str, top: int) -> pd.DataFrame:
     return recipes.cost_by(df, by, top=top)
 
 
+def _group_labels(table: pd.DataFrame, top: int, width: int) -> list[str]:
+    """Tick labels of a ``cost_by`` table; the row after the ``top`` ones is the rest."""
+    return [
+        recipes.OTHER if i == top else _short(v, width)
+        for i, v in enumerate(table[table.columns[0]])
+    ]
+
+
 def plot_cost_by(
     df: pd.DataFrame, by: str = "session_name", *, top: int = 10, ax: Axes | None = None
 ) -> Axes:
@@ -387,7 +395,7 @@ def plot_cost_by(
     if table.empty:
         _no_data(ax)
         return ax
-    labels = [_short(v) for v in table[table.columns[0]]]
+    labels = _group_labels(table, top, 28)
     costs = table["total_cost"].to_numpy(dtype="float64")
     colours = [GREY if label == recipes.OTHER else BLUE for label in labels]
     positions = list(range(len(table)))[::-1]  # most expensive at the top
@@ -458,7 +466,7 @@ def plot_cost_pareto(
     if table.empty:
         _no_data(ax)
         return ax
-    labels = [_short(v, 20) for v in table[table.columns[0]]]
+    labels = _group_labels(table, top, 20)
     x = np.arange(len(table))
     colours = [GREY if label == recipes.OTHER else BLUE for label in labels]
     ax.bar(x, table["total_cost"].to_numpy(dtype="float64"), color=colours, width=0.7,

@@ -193,3 +193,9 @@ def test_bad_frame_and_missing_matplotlib(df: pd.DataFrame, monkeypatch: Any) ->
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingDependencyError, match=r"helicone_nb\[notebook\]"):
         plots.plot_cost_by(df)
+
+
+def test_time_bucket_bars_label_the_rest_as_other(df: pd.DataFrame) -> None:
+    ax = plots.plot_cost_by(df, "day", top=1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["2025-01-07", "(other)"]
+    assert ax.patches[1].get_facecolor()[:3] == pytest.approx((0.4, 0.4, 0.4))  # grey
