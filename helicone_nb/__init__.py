@@ -5,6 +5,7 @@
 >>> df = client.fetch_sessions("7d", filter=hnb.request.model == "gpt-4o")  # doctest: +SKIP
 """
 
+from . import drilldown, plots, recipes, report
 from ._base_client import InconsistentPagesWarning, RetryPolicy, __version__
 from ._cache import CacheInfo, PageCache, default_cache_dir
 from ._client import AsyncClient, Client, FetchStats
@@ -40,6 +41,19 @@ from ._filters import (
     session,
 )
 from ._frames import REQUEST_SCHEMA, SESSION_SCHEMA
+from .drilldown import SessionTree, compare_sessions, plot_session_timeline, session_tree
+from .recipes import (
+    cost_by,
+    cost_by_user,
+    cost_over_time,
+    cost_per_1k_tokens,
+    duration_stats,
+    latency_by,
+    outliers,
+    summary,
+    top_sessions,
+)
+from .report import build_report, write_report
 
 __all__ = [
     "ALL",
@@ -69,15 +83,34 @@ __all__ = [
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
+    "SessionTree",
     "TimeoutError",
     "TransportError",
     "UsageError",
     "__version__",
+    "build_report",
+    "compare_sessions",
     "connect",
+    "cost_by",
+    "cost_by_user",
+    "cost_over_time",
+    "cost_per_1k_tokens",
     "default_cache_dir",
+    "drilldown",
+    "duration_stats",
     "has_prop",
+    "latency_by",
+    "outliers",
     "parse_filter",
+    "plot_session_timeline",
+    "plots",
     "prop",
+    "recipes",
+    "report",
     "request",
     "session",
+    "session_tree",
+    "summary",
+    "top_sessions",
+    "write_report",
 ]
