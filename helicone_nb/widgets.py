@@ -97,6 +97,15 @@ _TABLE_CSS = (
 )
 
 
+def _pre(text: str) -> str:
+    """Preformatted text; inline style, since widget HTML has its own font and line height."""
+    return (
+        "<pre class='hnb-pre' style='font-family:var(--jp-code-font-family,monospace);"
+        "font-size:12px;line-height:1.35;margin:4px 0;white-space:pre;overflow-x:auto'>"
+        f"{html.escape(text)}</pre>"
+    )
+
+
 def _ipywidgets() -> Any:
     return require("ipywidgets", "notebook")
 
@@ -730,9 +739,10 @@ def _table_html(
     df: pd.DataFrame,
     columns: Sequence[tuple[str, str, Callable[[Any], str], bool]],
     *,
+    kind: str,
     extra: tuple[str, str, Callable[[Any], str], bool] | None = None,
 ) -> str:
-    """An escaped HTML table of ``df`` (values formatted per column)."""
+    """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``."""
     spec = [*columns, *([extra] if extra is not None else [])]
     spec = [c for c in spec if c[0] in df.columns]
     head = "".join(
@@ -748,7 +758,7 @@ def _table_html(
         for i in range(len(df))
     )
     return (
-        f"{_TABLE_CSS}<div style='overflow-x:auto'><table class='hnb-table'>"
+        f"{_TABLE_CSS}<div style='overflow-x:auto'><table class='hnb-table hnb-{kind}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
@@ -781,7 +791,7 @@ def _summary_html(df: pd.DataFrame) -> str:
         f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v or '–')}</td></tr>"
         for k, v in cells
     )
-    return f"{_TABLE_CSS}<table class='hnb-table'><tbody>{rows}</tbody></table>"
+    return f"{_TABLE_CSS}<table class='hnb-table hnb-summary'><tbody>{rows}</tbody></table>"
 
 
 def _sorted_sessions(df: pd.DataFrame, by: str, n: int, ascending: bool) -> pd.DataFrame:
@@ -1147,7 +1157,7 @@ class SessionExplorer:
                 window=window,
                 summary=_summary_html(df),
                 status=(
-                    f"{len(df):,} sessions from {_fmt_window(window, state.tz)} · "
+                    f"{_plural(len(df), 'session')} from {_fmt_window(window, state.tz)} · "
                     f"{seconds:.2f} s · {stats.pages} page(s), {stats.cached_pages} from the cache"
                 ),
             )
@@ -1199,8 +1209,7 @@ class SessionExplorer:
     def _show_code(self) -> None:
         filters = self.filters
         if filters.valid:
-            text = html.escape(filters.code)
-            self.code_view.value = f"<pre style='margin:0'>{text}</pre>"
+            self.code_view.value = _pre(filters.code)
         else:
             self.code_view.value = (
                 f"{_TABLE_CSS}<span class='hnb-error'>{html.escape(filters.error or '')}</span>"
@@ -1218,10 +1227,10 @@ class SessionExplorer:
         extra = None
         if by == "cost_per_request":
             extra = ("cost_per_request", "cost per request", _fmt_usd, True)
-        shown = f"{len(top):,} of {len(self._df):,} sessions, by {self.sort_by.label}"
+        shown = f"{len(top):,} of {_plural(len(self._df), 'session')}, by {self.sort_by.label}"
         self.table.value = (
             f"<div class='hnb-note' style='font-size:12px'>{html.escape(shown)}</div>"
-            + _table_html(top, _SESSION_COLUMNS, extra=extra)
+            + _table_html(top, _SESSION_COLUMNS, kind="sessions", extra=extra)
         )
         options = [("(pick a session)", _ANY)] + [
             (f"{sid} · {name or '(no name)'} · {_fmt_usd(cost)}", sid)
@@ -1251,7 +1260,7 @@ class SessionExplorer:
                 filter=view.request_filter, progress=False,
             )
             tree = drilldown.session_tree(requests).render()
-            table = _table_html(requests, _REQUEST_COLUMNS)
+            table = _table_html(requests, _REQUEST_COLUMNS, kind="requests")
             timeline = _png(lambda ax: drilldown.plot_session_timeline(requests, ax=ax),
                             (9, 3.2)) if len(requests) else b""
         except Exception as exc:  # shown in the widget, never a traceback
@@ -1265,7 +1274,7 @@ class SessionExplorer:
                 return
             self._requests = requests
             self.drill_status.value = ""
-            self.tree.value = f"<pre style='margin:4px 0'>{html.escape(tree)}</pre>"
+            self.tree.value = _pre(tree)
             self.timeline.value = timeline
             self.requests_table.value = table
 
@@ -1283,6 +1292,10 @@ class SessionExplorer:
     def __repr__(self) -> str:
         state = "fetching" if self.busy else ("error" if self.error else "idle")
         return f"<SessionExplorer {len(self._df):,} sessions, {state}>"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _fmt_window(window: tuple[_dt.datetime, _dt.datetime], tz: str) -> str:

@@ -1,0 +1,190 @@
+"""The session explorer in a real browser: Voila serves it, Playwright drives Debian's chromium.
+
+Voila runs ``notebooks/_browser_explorer.ipynb`` (the explorer over the in-process demo data);
+the test changes filters in the page and checks that the sessions table follows. It skips when
+chromium, voila or playwright is missing, unless ``HELICONE_NB_REQUIRE_BROWSER=1`` (set by CI),
+where it fails instead. Chromium comes from Debian (``apt-get install chromium``); this test
+never runs ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "_browser_explorer.ipynb"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 45_000
+
+pytestmark = pytest.mark.browser
+
+
+def _require_or_skip() -> None:
+    missing = [
+        what
+        for what, present in (
+            (f"{CHROMIUM} (apt-get install chromium)", CHROMIUM.exists()),
+            ("voila (pip install voila)", importlib.util.find_spec("voila") is not None),
+            ("playwright (pip install playwright)",
+             importlib.util.find_spec("playwright") is not None),
+        )
+        if not present
+    ]
+    if not missing:
+        return
+    reason = "the browser test needs " + ", ".join(missing)
+    if os.environ.get("HELICONE_NB_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " (HELICONE_NB_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_for_server(
+    host: str, port: int, proc: subprocess.Popen[bytes], log: Path, seconds: float
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"voila exited early:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"voila did not answer within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _table_text(page: Any) -> str:
+    text: str = page.locator("table.hnb-sessions").inner_text()
+    return text
+
+
+def _session_names(page: Any) -> set[str]:
+    """The name column of the sessions table."""
+    rows = page.locator("table.hnb-sessions tbody tr")
+    return {rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+
+
+def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
+    _require_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = tmp_path / "voila.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "HELICONE_NB_CACHE_DIR": str(tmp_path / "cache"),
+        "HELICONE_NB_PROGRESS": "0",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env.pop("HELICONE_API_KEY", None)
+    with log.open("wb") as sink:
+        voila = subprocess.Popen(
+            [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser",
+             "--Voila.ip=127.0.0.1", f"--port={port}",
+             "--VoilaConfiguration.show_tracebacks=True"],
+            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_server("127.0.0.1", port, voila, log, seconds=30)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1400})
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(url, timeout=TIMEOUT_MS)
+                table = page.locator("table.hnb-sessions")
+                expect(table).to_be_visible(timeout=TIMEOUT_MS)
+                expect(table.locator("tbody tr").first).to_be_visible()
+                status = page.locator(".widget-html", has_text="sessions from").first
+                expect(status).to_be_visible()
+                before = _table_text(page)
+                assert _session_names(page) != {"sql-copilot"}, before
+
+                # pick a session name: the table must show only that name
+                name_box = page.locator(".widget-dropdown", has_text="session name")
+                name_box.locator("select").select_option(label="sql-copilot")
+                page.wait_for_function(
+                    """() => {
+                        const rows = document.querySelectorAll('table.hnb-sessions tbody tr');
+                        return rows.length > 0 && [...rows].every(
+                            r => r.querySelectorAll('td')[1].innerText === 'sql-copilot');
+                    }""",
+                    timeout=TIMEOUT_MS,
+                )
+                after_name = _table_text(page)
+                assert after_name != before and _session_names(page) == {"sql-copilot"}
+
+                # type a minimum cost: every row must cost at least that much
+                cost_box = page.locator(".widget-text", has_text="cost from")
+                cost_box.locator("input").fill("0.05")
+                page.wait_for_function(
+                    "before => document.querySelector('table.hnb-sessions').innerText !== before",
+                    arg=after_name, timeout=TIMEOUT_MS,
+                )
+                code = page.locator("pre", has_text="hnb.session.total_cost >= 0.05")
+                expect(code).to_have_count(1)
+
+                # an invalid cost: the inline message appears and the table stays as it is
+                shown = _table_text(page)
+                cost_box.locator("input").fill("lots")
+                expect(page.get_by_text("is not a number", exact=False).first).to_be_visible()
+                page.wait_for_timeout(1000)  # longer than the debounce: nothing may change
+                assert _table_text(page) == shown
+                page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+
+                # the plots tab draws both plots
+                page.get_by_role("tab", name="Plots").click()
+                page.wait_for_function(
+                    """() => {
+                        const imgs = [...document.querySelectorAll('.widget-image')];
+                        return imgs.length >= 2 && imgs.slice(0, 2).every(
+                            i => i.complete && i.naturalWidth > 300);
+                    }""",
+                    timeout=TIMEOUT_MS,
+                )
+                page.screenshot(path=str(tmp_path / "plots.png"), full_page=True)
+
+                # the drill-down opens the selected session's path tree and requests
+                page.get_by_role("tab", name="Drill-down").click()
+                picker = page.locator(".widget-dropdown", has_text="session").filter(
+                    has=page.locator("option", has_text="(pick a session)")
+                ).locator("select")
+                session_id = picker.locator("option").nth(1).get_attribute("value") or ""
+                picker.select_option(index=1)
+                tree = page.locator("pre", has_text="path")
+                expect(tree).to_contain_text(f"Session {session_id}"[:30])
+                expect(page.locator("table.hnb-requests tbody tr").first).to_be_visible()
+                page.screenshot(path=str(tmp_path / "drilldown.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        voila.terminate()
+        try:
+            voila.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            voila.kill()
+            voila.wait(timeout=15)
+    for shot in ("explorer.png", "plots.png", "drilldown.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000, shot
