@@ -148,8 +148,9 @@ def run(size: str) -> list[Figure]:
             cold_requests = client.last_fetch.requests
             t0 = time.perf_counter()
             warm = client.fetch_sessions(start, end)
-            warm_s = time.perf_counter() - t0
+            first_warm_s = time.perf_counter() - t0
             assert client.last_fetch.requests == 0, "warm call went to the network"
+            warm_s = median_time(lambda: client.fetch_sessions(start, end), 7)
             assert len(cold) == len(naive) == len(warm) == sessions, (len(cold), len(naive))
             client.close()
         finally:
@@ -160,7 +161,8 @@ def run(size: str) -> list[Figure]:
             Figure(name, f"cold helicone_nb pull ({cold_requests} requests)", cold_s, "s"),
             Figure(name, "cold speed-up vs naive", naive_s / cold_s, "x", ">= 4x",
                    naive_s / cold_s >= 4),
-            Figure(name, "warm (cached) pull", warm_s, "s"),
+            Figure(name, "warm (cached) pull, first re-run", first_warm_s, "s"),
+            Figure(name, "warm (cached) pull, median of 7 re-runs", warm_s, "s"),
             Figure(name, "warm speed-up vs cold", cold_s / warm_s, "x", ">= 50x",
                    cold_s / warm_s >= 50),
         ]
