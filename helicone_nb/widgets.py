@@ -23,9 +23,11 @@ request-level. A request-level condition is never ORed with a session-level one.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import io
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -84,7 +86,7 @@ _ANY = ""  # drop-down value meaning "no selection" (ipywidgets treats None as "
 _WIDE = {"description_width": "initial"}
 # The mimetype payload ipywidgets 8 puts in a widget's display bundle.
 _VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
-_TABLE_CSS = (
+_CSS = (
     "<style>"
     ".hnb-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
     ".hnb-table th,.hnb-table td{padding:2px 8px;border-bottom:1px solid rgba(128,128,128,.3);"
@@ -319,6 +321,7 @@ class SessionFilters:
         self._callbacks: list[Callable[[SessionFilters], Any]] = []
         self._syncing = False
         self._note = ""
+        self._state = _State()
 
         quick, custom = self._initial_range(start, end, zone_name)
         self.range: Any = w.ToggleButtons(
@@ -423,16 +426,17 @@ class SessionFilters:
             self._note = f"Session names could not be loaded ({_describe_error(exc)})."
         else:
             names = [str(n) for n in frame["name"].tolist() if isinstance(n, str) and n]
-            current = self.name.value
             self._syncing = True
             try:
                 self.name.options = [("(any)", _ANY), *((n, n) for n in names)]
-                self.name.value = current if current in names else _ANY
+                self.name.value = current if (current := self.name.value) in names else _ANY
             finally:
                 self._syncing = False
             self._note = ""
-        if hasattr(self, "_state"):
-            self._changed()
+        if self._state.name != (self.name.value or None):
+            self._changed()  # the selected name is gone: the query changed
+        else:
+            self._show_state()
 
     # -- property rows ---------------------------------------------------------------------
 
@@ -599,11 +603,9 @@ class SessionFilters:
             if self.user.value.strip():
                 requested.append(request.user_id == self.user.value.strip())
             rows = [c for i, r in enumerate(self._rows, 1) if (c := r.condition(i)) is not None]
-            if rows:
-                joined = rows[0]
-                for c in rows[1:]:
-                    joined = (joined | c) if self.combine.value == "or" else (joined & c)
-                requested.append(joined)
+            if rows:  # all request-level, so OR among them is evaluated correctly
+                join = operator.or_ if self.combine.value == "or" else operator.and_
+                requested.append(functools.reduce(join, rows))
             per_session: list[Filter] = []
             low = _number(self.cost_min.value, "minimum cost")
             high = _number(self.cost_max.value, "maximum cost")
@@ -616,12 +618,8 @@ class SessionFilters:
                 per_session.append(session.total_cost >= low)
             if high is not None:
                 per_session.append(session.total_cost <= high)
-            request_filter: Filter = ALL
-            for c in requested:
-                request_filter = request_filter & c
-            combined = request_filter
-            for c in per_session:
-                combined = combined & c
+            request_filter = functools.reduce(operator.and_, requested, ALL)
+            combined = functools.reduce(operator.and_, per_session, request_filter)
             combined.to_wire(tz)  # any FilterError now, not at fetch time
         except HeliconeError as exc:
             return _State(tz=tz, error=str(exc))
@@ -645,7 +643,7 @@ class SessionFilters:
             text = f"<span class='hnb-note'>{html.escape(self._note)}</span>"
         else:
             text = ""
-        self.message.value = (_TABLE_CSS + text) if text else ""
+        self.message.value = (_CSS + text) if text else ""
 
     # -- display ---------------------------------------------------------------------------
 
@@ -758,7 +756,7 @@ def _table_html(
         for i in range(len(df))
     )
     return (
-        f"{_TABLE_CSS}<div style='overflow-x:auto'><table class='hnb-table hnb-{kind}'>"
+        f"{_CSS}<div style='overflow-x:auto'><table class='hnb-table hnb-{kind}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
@@ -768,30 +766,32 @@ def _summary_html(df: pd.DataFrame) -> str:
     span = "" if _missing(s["start"]) else (
         f"{s['start']:%Y-%m-%d %H:%M} to {s['end']:%Y-%m-%d %H:%M}"
     )
+    def several(fmt: Callable[[Any], str], *keys: str) -> str:
+        return " / ".join(fmt(s[k]) or "–" for k in keys)
+
     cells = [
         ("sessions", _fmt_int(s["sessions"])),
         ("requests", _fmt_int(s["requests"])),
         ("users", _fmt_int(s["users"])),
         ("total cost", _fmt_usd(s["total_cost"])),
         ("cost per session (mean / p50 / p90)",
-         " / ".join(_fmt_usd(s[k]) for k in
-                    ("cost_per_session_mean", "cost_per_session_p50", "cost_per_session_p90"))),
+         several(_fmt_usd, "cost_per_session_mean", "cost_per_session_p50",
+                 "cost_per_session_p90")),
         ("tokens", _fmt_int(s["total_tokens"])),
         ("cost per 1k tokens", _fmt_usd(s["cost_per_1k_tokens"])),
         ("mean latency per request", _fmt_ms(s["mean_latency_ms"])),
         ("session latency (p50 / p90 / p99)",
-         " / ".join(_fmt_ms(s[k]) for k in
-                    ("session_latency_p50_ms", "session_latency_p90_ms",
-                     "session_latency_p99_ms"))),
-        ("session duration (p50 / p90)",
-         " / ".join(_fmt_seconds(s[k]) for k in ("duration_p50_s", "duration_p90_s"))),
+         several(_fmt_ms, "session_latency_p50_ms", "session_latency_p90_ms",
+                 "session_latency_p99_ms")),
+        ("session duration (p50 / p90)", several(_fmt_seconds, "duration_p50_s",
+                                                 "duration_p90_s")),
         ("first to last request", span),
     ]
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v or '–')}</td></tr>"
         for k, v in cells
     )
-    return f"{_TABLE_CSS}<table class='hnb-table hnb-summary'><tbody>{rows}</tbody></table>"
+    return f"{_CSS}<table class='hnb-table hnb-summary'><tbody>{rows}</tbody></table>"
 
 
 def _sorted_sessions(df: pd.DataFrame, by: str, n: int, ascending: bool) -> pd.DataFrame:
@@ -841,7 +841,7 @@ def _plot_pngs(view: _View) -> tuple[bytes, bytes, str]:
     except Exception as exc:  # the tables are still worth showing
         log.debug("plotting failed", exc_info=True)
         return b"", b"", (
-            f"{_TABLE_CSS}<span class='hnb-error'>Plots failed: "
+            f"{_CSS}<span class='hnb-error'>Plots failed: "
             f"{html.escape(_describe_error(exc))}</span>"
         )
     return cost, latency, ""
@@ -880,6 +880,15 @@ class SessionExplorer:
         The requests of the session opened in the drill-down.
     error : str or None
         The message of the last failed fetch (None after a success).
+    fetch_button, auto, status : ipywidgets
+        Fetch now; refresh on change (the checkbox); what the last fetch did or why it failed.
+    sort_by, ascending, rows, table, summary : ipywidgets
+        The top-sessions table (labels of :data:`SORT_KEYS`) and the summary above it.
+    tabs, cost_plot, latency_plot : ipywidgets
+        Sessions / Plots / Drill-down; plots are drawn while the Plots tab is open.
+    session_picker, tree, timeline, requests_table : ipywidgets
+        The drill-down: pick a session (the rows of the table) to see its path tree,
+        timeline and requests.
     widget : ipywidgets.VBox
         The whole explorer (displaying the object displays it).
 
@@ -891,10 +900,16 @@ class SessionExplorer:
 
     Examples
     --------
-    >>> import helicone_nb as hnb                                         # doctest: +SKIP
-    >>> explorer = hnb.widgets.SessionExplorer(hnb.connect(demo=True))    # doctest: +SKIP
-    >>> explorer                     # the widget; change filters, pick a session  # doctest: +SKIP
-    >>> explorer.df.groupby("session_name")["total_cost"].sum()          # doctest: +SKIP
+    >>> import helicone_nb as hnb
+    >>> from helicone_nb.widgets import SessionExplorer
+    >>> explorer = SessionExplorer(hnb.connect(demo=True), auto=False)
+    >>> explorer.filters.name.value = "sql-copilot"
+    >>> df = explorer.refresh()        # in a notebook, display `explorer` and click instead
+    >>> sorted(set(df["session_name"]))
+    ['sql-copilot']
+    >>> explorer.filters.range.value = "30d"
+    >>> len(explorer.refresh()) > len(df)
+    True
     """
 
     def __init__(
@@ -930,6 +945,7 @@ class SessionExplorer:
         self._drill_generation = 0
         self._timer: threading.Timer | None = None
         self._workers: list[threading.Thread] = []
+        self._requested: _State | None = None  # the filters of the newest fetch started
         self._syncing = False
 
         self.fetch_button: Any = w.Button(description="Fetch", icon="refresh",
@@ -1094,20 +1110,14 @@ class SessionExplorer:
 
     def _filters_changed(self, filters: SessionFilters) -> None:
         self._show_code()
-        if not filters.valid:
-            with self._lock:
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
-            return
-        if not self.auto.value:
-            return
+        state = filters._state
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            if self.debounce == 0:
                 self._timer = None
-            else:
+            if state.error is not None or not self.auto.value or state == self._requested:
+                return  # nothing to send, or the result shown (or on its way) answers it
+            if self.debounce > 0:
                 self._timer = threading.Timer(self.debounce, self._timer_fired)
                 self._timer.daemon = True
                 self._timer.start()
@@ -1120,18 +1130,18 @@ class SessionExplorer:
         self._start(background=False)
 
     def _start(self, *, background: bool) -> None:
-        filters = self.filters
-        if not filters.valid:
+        state = self.filters._state
+        if state.error is not None:
             self._set_status(
-                f"<span class='hnb-error'>Not fetched: {html.escape(filters.error or '')}."
-                "</span>"
+                f"<span class='hnb-error'>Not fetched: {html.escape(state.error)}.</span>"
             )
             return
-        state = filters._state
         with self._lock:
             self._generation += 1
             generation = self._generation
-        window = filters.window()
+            self._requested = state
+        resolved = resolve_window(state.start, state.end, state.tz)
+        window = (resolved.start, resolved.end)
         self._set_status(
             f"<span class='hnb-note'>⏳ Fetching sessions from {_fmt_window(window, state.tz)}…"
             "</span>"
@@ -1166,6 +1176,7 @@ class SessionExplorer:
             with self._lock:
                 if generation != self._generation:
                     return
+                self._requested = None  # the same filters may be tried again
                 self.error = _describe_error(exc)
                 kept = "" if self._view is None else " The tables still show the previous result."
                 self._set_status(
@@ -1204,7 +1215,7 @@ class SessionExplorer:
             self.plot_note.value = note
 
     def _set_status(self, text: str) -> None:
-        self.status.value = _TABLE_CSS + text
+        self.status.value = _CSS + text
 
     def _show_code(self) -> None:
         filters = self.filters
@@ -1212,7 +1223,7 @@ class SessionExplorer:
             self.code_view.value = _pre(filters.code)
         else:
             self.code_view.value = (
-                f"{_TABLE_CSS}<span class='hnb-error'>{html.escape(filters.error or '')}</span>"
+                f"{_CSS}<span class='hnb-error'>{html.escape(filters.error or '')}</span>"
             )
 
     # -- the sessions table ----------------------------------------------------------------
@@ -1256,7 +1267,7 @@ class SessionExplorer:
         query = view.query
         try:
             requests = self.client.fetch_session_requests(
-                session_id, start=query["start"], end=query["end"], tz=query["tz"],
+                session_id, start=view.window[0], end=view.window[1], tz=query["tz"],
                 filter=view.request_filter, progress=False,
             )
             tree = drilldown.session_tree(requests).render()
@@ -1280,7 +1291,7 @@ class SessionExplorer:
 
     def _show_drill_error(self, session_id: str, message: str) -> None:
         self.drill_status.value = (
-            f"{_TABLE_CSS}<span class='hnb-error'>Could not open {html.escape(session_id)}: "
+            f"{_CSS}<span class='hnb-error'>Could not open {html.escape(session_id)}: "
             f"{html.escape(message)}</span>"
         )
 
