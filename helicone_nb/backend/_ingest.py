@@ -9,6 +9,7 @@ re-importing a file adds nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,48 +81,70 @@ _TEXTS: dict[str, str] = {
     "request_referrer": "request_referrer",
 }
 _TIMESTAMPS = ("request_created_at", "response_created_at")
+_OTHERS = (
+    "request_id",
+    "organization_id",
+    "costUSD",
+    "cache_enabled",
+    "model",
+    "provider",
+    "request_user_id",
+    "user_id",
+    "request_path",
+    "request_body",
+    "response_body",
+    "prompt_id",
+    "prompt_version",
+)
+# Every field the importer reads, parsed ONCE per line with json_transform: objects stay JSON,
+# everything else becomes the text of its value (numbers and booleans included), so type
+# problems can be reported with the offending value.
+_STRUCTURE = json.dumps(
+    {
+        **{key: "VARCHAR" for key in (*_TIMESTAMPS, *_NUMBERS, "cost", *_TEXTS, *_OTHERS)},
+        "request_properties": "JSON",
+        "properties": "JSON",
+    }
+)
 
 
-def _ts(key: str) -> str:
+def _ts(raw: str) -> str:
     """Timestamp text (ISO-8601 or ClickHouse text, read as UTC) or epoch milliseconds."""
     return (
-        f"CASE WHEN json_type(j->'{key}') IN ('UBIGINT', 'BIGINT', 'DOUBLE') "
-        f"THEN TRY_CAST(make_timestamp_ms(TRY_CAST(j->>'{key}' AS BIGINT)) AS TIMESTAMP) "
-        f"ELSE TRY_CAST(TRY_CAST(j->>'{key}' AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f"CASE WHEN regexp_full_match({raw}, '-?[0-9]{{1,15}}') "
+        f"THEN make_timestamp_ms(TRY_CAST({raw} AS BIGINT)) "
+        f"ELSE TRY_CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END"
     )
 
 
 def _build_parse_sql() -> str:
     """SQL turning ``_chunk(line_no, line)`` into typed store columns plus a ``reason``."""
-    raw: list[str] = ["line_no", "j"]
+    raw: list[str] = ["line_no", "kind", "f"]
     for key in _TIMESTAMPS:
-        raw.append(f"j->>'{key}' AS {key}_raw")
-        raw.append(f"{_ts(key)} AS {key}_ts")
+        raw.append(f"{_ts(f'f.{key}')} AS {key}_ts")
     for key in _NUMBERS:
-        raw.append(f"j->>'{key}' AS {key}_raw")
-        raw.append(f"TRY_CAST(j->>'{key}' AS DOUBLE) AS {key}_num")
-    raw.append("coalesce(j->>'cost', j->>'costUSD') AS cost_raw")
-    raw.append("TRY_CAST(coalesce(j->>'cost', j->>'costUSD') AS DOUBLE) AS cost_num")
-    raw.append("coalesce(j->'request_properties', j->'properties') AS props_json")
-    raw.append("j->>'cache_enabled' AS cache_enabled_raw")
+        raw.append(f"TRY_CAST(f.{key} AS DOUBLE) AS {key}_num")
+    raw.append("coalesce(f.cost, f.costUSD) AS cost_raw")
+    raw.append("TRY_CAST(coalesce(f.cost, f.costUSD) AS DOUBLE) AS cost_num")
+    raw.append("coalesce(f.request_properties, f.properties) AS props_json")
 
     def bad_number(key: str, sql_type: str) -> str:
         num = f"{key}_num"
         return (
-            f"WHEN {key}_raw IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}) "
+            f"WHEN f.{key} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num}) "
             f"OR TRY_CAST(round({num}) AS {sql_type}) IS NULL) "
-            f"THEN '{key} is not a number: ' || left({key}_raw, 60)"
+            f"THEN '{key} is not a number: ' || left(f.{key}, 60)"
         )
 
     reasons = [
-        "WHEN j IS NULL THEN 'not valid JSON'",
-        "WHEN json_type(j) != 'OBJECT' THEN 'not a JSON object (one HeliconeRequest per line)'",
-        "WHEN coalesce(j->>'request_id', '') = '' THEN 'missing request_id'",
-        "WHEN request_created_at_raw IS NULL THEN 'missing request_created_at'",
+        "WHEN kind IS NULL THEN 'not valid JSON'",
+        "WHEN kind != 'OBJECT' THEN 'not a JSON object (one HeliconeRequest per line)'",
+        "WHEN coalesce(f.request_id, '') = '' THEN 'missing request_id'",
+        "WHEN f.request_created_at IS NULL THEN 'missing request_created_at'",
         "WHEN request_created_at_ts IS NULL THEN "
-        "'request_created_at is not a timestamp: ' || left(request_created_at_raw, 60)",
-        "WHEN response_created_at_raw IS NOT NULL AND response_created_at_ts IS NULL THEN "
-        "'response_created_at is not a timestamp: ' || left(response_created_at_raw, 60)",
+        "'request_created_at is not a timestamp: ' || left(f.request_created_at, 60)",
+        "WHEN f.response_created_at IS NOT NULL AND response_created_at_ts IS NULL THEN "
+        "'response_created_at is not a timestamp: ' || left(f.response_created_at, 60)",
         *(bad_number(key, sql_type) for key, (_, sql_type) in _NUMBERS.items()),
         "WHEN cost_raw IS NOT NULL AND (cost_num IS NULL OR NOT isfinite(cost_num) "
         "OR TRY_CAST(round(cost_num * 1e9) AS BIGINT) IS NULL) "
@@ -129,33 +152,33 @@ def _build_parse_sql() -> str:
         "WHEN props_json IS NOT NULL AND json_type(props_json) != 'NULL' AND "
         "TRY_CAST(props_json AS MAP(VARCHAR, VARCHAR)) IS NULL "
         "THEN 'request_properties is not an object of strings'",
-        "WHEN cache_enabled_raw IS NOT NULL AND TRY_CAST(cache_enabled_raw AS BOOLEAN) IS NULL "
-        "THEN 'cache_enabled is not a boolean: ' || left(cache_enabled_raw, 20)",
+        "WHEN f.cache_enabled IS NOT NULL AND TRY_CAST(f.cache_enabled AS BOOLEAN) IS NULL "
+        "THEN 'cache_enabled is not a boolean: ' || left(f.cache_enabled, 20)",
     ]
     typed = {
-        "request_id": "j->>'request_id'",
-        "organization_id": "coalesce(j->>'organization_id', $org)",
+        "request_id": "f.request_id",
+        "organization_id": "coalesce(f.organization_id, $org)",
         "request_created_at": "request_created_at_ts",
         "response_created_at": "response_created_at_ts",
         **{
             col: f"TRY_CAST(round({key}_num) AS {sql_type})"
             for key, (col, sql_type) in _NUMBERS.items()
         },
-        **{col: f"j->>'{key}'" for key, col in _TEXTS.items()},
+        **{col: f"f.{key}" for key, col in _TEXTS.items()},
         "status": "coalesce(TRY_CAST(round(response_status_num) AS INTEGER), 0)",
-        "model": "coalesce(nullif(j->>'model', ''), j->>'request_model', j->>'response_model', '')",
-        "provider": "coalesce(j->>'provider', '')",
-        "user_id": "coalesce(j->>'request_user_id', j->>'user_id', '')",
-        "request_path": "coalesce(j->>'request_path', '')",
+        "model": "coalesce(nullif(f.model, ''), f.request_model, f.response_model, '')",
+        "provider": "coalesce(f.provider, '')",
+        "user_id": "coalesce(f.request_user_id, f.user_id, '')",
+        "request_path": "coalesce(f.request_path, '')",
         "cost": "TRY_CAST(round(cost_num * 1e9) AS BIGINT)",
         "threat": "NULL::BOOLEAN",
-        "cache_enabled": "coalesce(TRY_CAST(cache_enabled_raw AS BOOLEAN), false)",
+        "cache_enabled": "coalesce(TRY_CAST(f.cache_enabled AS BOOLEAN), false)",
         "is_passthrough_billing": "false",
         "cached": "false",
-        "request_body": "coalesce(j->>'request_body', '')",
-        "response_body": "coalesce(j->>'response_body', '')",
-        "prompt_id": "coalesce(j->>'prompt_id', '')",
-        "prompt_version": "coalesce(j->>'prompt_version', '')",
+        "request_body": "coalesce(f.request_body, '')",
+        "response_body": "coalesce(f.response_body, '')",
+        "prompt_id": "coalesce(f.prompt_id, '')",
+        "prompt_version": "coalesce(f.prompt_version, '')",
         "node_id": "NULL::VARCHAR",
         "job_id": "NULL::VARCHAR",
         # ClickHouse maps hold strings only: entries with a JSON null value are dropped.
@@ -164,8 +187,13 @@ def _build_parse_sql() -> str:
     }
     assert set(typed) == set(SOURCE_COLUMNS), set(SOURCE_COLUMNS) ^ set(typed)
     return f"""
-        WITH parsed AS (
-            SELECT line_no, CASE WHEN json_valid(line) THEN line::JSON END AS j FROM _chunk
+        WITH kinds AS (
+            SELECT line_no, line, CASE WHEN json_valid(line) THEN json_type(line) END AS kind
+            FROM _chunk
+        ), parsed AS (
+            SELECT line_no, kind,
+                   CASE WHEN kind = 'OBJECT' THEN json_transform(line, '{_STRUCTURE}') END AS f
+            FROM kinds
         ), fields AS (
             SELECT {", ".join(raw)} FROM parsed
         )
