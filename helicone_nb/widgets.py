@@ -121,10 +121,15 @@ def _widget_bundle(widget: Any, text: str) -> dict[str, Any]:
 
 
 def _zone_name(tz: str | _dt.tzinfo) -> str:
+    """The IANA name of ``tz`` (the zone drop-down lists names, and the code repeats it)."""
     zone = check_tz(tz)
     if zone is _dt.UTC:
         return "UTC"
-    return str(getattr(zone, "key", None) or tz)
+    key = getattr(zone, "key", None)
+    if not isinstance(key, str):
+        raise UsageError(f"the widgets need an IANA time zone name such as 'Europe/Berlin', "
+                         f"got {tz!r}")
+    return key
 
 
 def _zone_options(current: str) -> list[str]:

@@ -188,3 +188,13 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
             voila.wait(timeout=15)
     for shot in ("explorer.png", "plots.png", "drilldown.png"):
         assert (tmp_path / shot).stat().st_size > 10_000, shot
+
+
+def test_missing_browser_skips_or_fails_when_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.delenv("HELICONE_NB_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        _require_or_skip()
+    monkeypatch.setenv("HELICONE_NB_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="HELICONE_NB_REQUIRE_BROWSER=1"):
+        _require_or_skip()

@@ -249,6 +249,17 @@ def test_quick_pick_fills_the_pickers_without_leaving_the_quick_pick() -> None:
     assert filters.query["start"] == filters.start_picker.value.isoformat(timespec="minutes")
 
 
+def test_time_zones_are_iana_names() -> None:
+    from zoneinfo import ZoneInfo
+
+    assert SessionFilters(tz=ZoneInfo("Asia/Tokyo")).query["tz"] == "Asia/Tokyo"
+    assert SessionFilters(tz=_dt.UTC).query["tz"] == "UTC"
+    with pytest.raises(hnb.UsageError, match="IANA time zone name"):
+        SessionFilters(tz=_dt.timezone(_dt.timedelta(hours=2)))
+    with pytest.raises(hnb.UsageError, match="unknown time zone"):
+        SessionFilters(tz="Mars/Olympus")
+
+
 def test_initial_absolute_window_is_custom_in_the_zone() -> None:
     filters = SessionFilters(start="2025-07-01", end="2025-07-08", tz="America/New_York")
     assert filters.range.value == "custom"
