@@ -149,6 +149,7 @@ class Backend:
         """Number of stored requests."""
         return self.store.count()
 
+    @property
     def session_count(self) -> int:
         """Number of distinct session ids among the stored requests."""
         row = self.store.execute(

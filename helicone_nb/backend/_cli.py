@@ -123,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
     key = "only the key given with --api-key" if args.api_key else "any bearer key"
     print(
         f"helicone-nb: serving {what}: {backend.request_count:,} requests, "
-        f"{backend.session_count():,} sessions, on http://{args.host}:{args.port} "
+        f"{backend.session_count:,} sessions, on http://{args.host}:{args.port} "
         f"(accepting {key}{', quirks mode' if args.quirks else ''}); Ctrl+C stops it.",
         file=sys.stderr,
         flush=True,

@@ -308,6 +308,7 @@ _APPS = (
     ),
 )
 _NO_SESSION_SHARE = 0.02
+_LOOSE = (_Step("", "gpt-4o-mini", 500, 120, 0.0),)  # one-off calls outside any session
 
 _COST_SPIKE = (_ms("2025-07-21T10:00"), _ms("2025-07-29T16:00"))
 _GEMINI_SLOWDOWN = (_ms("2025-07-28T00:00"), _END_MS, 1.8)
@@ -563,7 +564,7 @@ def _app_requests(
 
     return _finish_requests(
         rng,
-        app,
+        app.steps,
         quota,
         lengths,
         steps,
@@ -590,7 +591,7 @@ def _app_requests(
 
 def _finish_requests(
     rng: np.random.Generator,
-    app: _App,
+    steps_table: tuple[_Step, ...],
     quota: int,
     lengths: np.ndarray[Any, Any],
     steps: np.ndarray[Any, Any],
@@ -633,13 +634,13 @@ def _finish_requests(
     latency = np.where(status == 429, rng.integers(60, 320, quota), latency)
     latency = np.where(status == 400, rng.integers(90, 260, quota), latency)
     latency = np.maximum(40, np.round(latency)).astype(np.int64)
-    streaming = np.array([s.streaming for s in app.steps])[steps] & ~failed
+    streaming = np.array([s.streaming for s in steps_table])[steps] & ~failed
     ttft_med = _model_array("base_ms")[model] * 0.75
     ttft = np.minimum(latency, np.round(_lognormal(rng, ttft_med, 0.25)))
     ttft = np.where(streaming, ttft, np.nan)
 
     # timestamps: each step waits for the previous one, plus a think / orchestration pause
-    think = _lognormal(rng, np.array([s.think_s for s in app.steps])[steps] * 1000.0, 0.7)
+    think = _lognormal(rng, np.array([s.think_s for s in steps_table])[steps] * 1000.0, 0.7)
     gap = np.concatenate([[0], latency[:-1]]) + np.round(think).astype(np.int64) + 25
     first = np.cumsum(lengths) - lengths
     gap[first] = 0
@@ -673,17 +674,6 @@ def _loose_requests(
     rng: np.random.Generator, quota: int, users: dict[str, _Users]
 ) -> dict[str, np.ndarray[Any, Any]]:
     """Requests sent outside any session (no Helicone-Session-Id): one-off gpt-4o-mini calls."""
-    app = _App(
-        "",
-        0.0,
-        (_Step("", "gpt-4o-mini", 500, 120, 0.0),),
-        "business",
-        "staff",
-        0.3,
-        (("2025-05-01", "tools-1.0"),),
-        lambda rng, size: np.ones(size, int),
-        _batch_steps,
-    )
     lengths = np.ones(quota, dtype=np.int64)
     steps = np.zeros(quota, dtype=np.int64)
     hours = rng.choice(_DAYS * 24, size=quota, p=_hour_weights(rng, "business"))
@@ -691,12 +681,12 @@ def _loose_requests(
     pool = users["staff"]
     who = rng.choice(len(pool.ids), size=quota, p=pool.weight / pool.weight.sum())
     user = pool.ids[who].copy()
-    user[rng.random(quota) < app.no_user] = ""
+    user[rng.random(quota) < 0.3] = ""
     prompt = np.maximum(1, _lognormal(rng, np.full(quota, 500.0), 0.6)).astype(np.int64)
     completion = np.maximum(1, _lognormal(rng, np.full(quota, 120.0), 0.6)).astype(np.int64)
     return _finish_requests(
         rng,
-        app,
+        _LOOSE,
         quota,
         lengths,
         steps,

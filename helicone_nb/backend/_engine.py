@@ -12,7 +12,7 @@ import datetime as _dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._params import HandledError, NameQuery, Node, RequestQuery, SessionQuery
+from ._params import HandledError, NameQuery, RequestQuery, SessionQuery
 from ._sql import Params, compile_filter, uses_tag
 from ._store import SESSION_NAME_KEY, Store
 
@@ -361,8 +361,3 @@ def iter_request_rows(
                 yield request_row(row, quirks)
     finally:
         cur.close()
-
-
-def check_filter(node: Node) -> None:
-    """Raise :class:`HandledError` now if the filter cannot run (used before slow work)."""
-    compile_filter(node, "where", Params())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+import anyio.to_thread
 import httpx
 
 from ._backend import Backend, BackendResponse
@@ -46,5 +45,5 @@ class InProcessTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Answer ``request`` in a worker thread, so a slow query or delay never blocks the loop."""
         body = await request.aread()
-        answer = await asyncio.to_thread(self._call, request, body)
+        answer = await anyio.to_thread.run_sync(self._call, request, body)
         return self._response(request, answer)

@@ -172,7 +172,7 @@ def test_demo_backend_serves_the_demo() -> None:
         "limit": 1000,
     }
     rows = post(backend, "/v1/session/query", body).json()["data"]
-    assert len(rows) == backend.session_count()
+    assert len(rows) == backend.session_count
     assert isinstance(rows[0]["total_requests"], str)  # quirks passed through
 
 

@@ -83,7 +83,7 @@ def run(size: str) -> list[Figure]:
     figures.append(
         Figure("backend", f"import {n} generated requests into the store", import_s, "s")
     )
-    sessions = backend.session_count()
+    sessions = backend.session_count
     figures.append(Figure("backend", "sessions in the store", sessions, "sessions"))
 
     ours = _query(backend)  # warm up, and keep the answer to compare
