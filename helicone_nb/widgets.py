@@ -127,8 +127,9 @@ def _zone_name(tz: str | _dt.tzinfo) -> str:
         return "UTC"
     key = getattr(zone, "key", None)
     if not isinstance(key, str):
-        raise UsageError(f"the widgets need an IANA time zone name such as 'Europe/Berlin', "
-                         f"got {tz!r}")
+        raise UsageError(
+            f"the widgets need an IANA time zone name such as 'Europe/Berlin', got {tz!r}"
+        )
     return key
 
 
@@ -219,15 +220,24 @@ class PropertyRow:
                 f"unknown property operator {operator!r}; use one of "
                 f"{', '.join(PROPERTY_OPERATORS)}"
             )
-        self.key: Any = w.Text(value=key, placeholder="property name",
-                               layout=w.Layout(width="160px"))
-        self.operator: Any = w.Dropdown(options=list(PROPERTY_OPERATORS), value=operator,
-                                        layout=w.Layout(width="140px"))
-        self.value: Any = w.Text(value=value, placeholder="value", layout=w.Layout(width="180px"),
-                                 disabled=operator == "is set")
-        self.remove: Any = w.Button(description="remove", icon="times",
-                                    tooltip="remove this condition",
-                                    layout=w.Layout(width="90px"))
+        self.key: Any = w.Text(
+            value=key, placeholder="property name", layout=w.Layout(width="160px")
+        )
+        self.operator: Any = w.Dropdown(
+            options=list(PROPERTY_OPERATORS), value=operator, layout=w.Layout(width="140px")
+        )
+        self.value: Any = w.Text(
+            value=value,
+            placeholder="value",
+            layout=w.Layout(width="180px"),
+            disabled=operator == "is set",
+        )
+        self.remove: Any = w.Button(
+            description="remove",
+            icon="times",
+            tooltip="remove this condition",
+            layout=w.Layout(width="90px"),
+        )
         self.widget: Any = w.HBox([self.key, self.operator, self.value, self.remove])
         self.operator.observe(self._operator_changed, names="value")
 
@@ -333,60 +343,107 @@ class SessionFilters:
             options=[*((k, k) for k in QUICK_RANGES), ("custom", CUSTOM)],
             value=quick,
             description="time range",
-            tooltips=[f"the last {k}" + (" of the demo data" if self._anchor else "")
-                      for k in QUICK_RANGES] + ["the start and end below"],
+            tooltips=[
+                f"the last {k}" + (" of the demo data" if self._anchor else "")
+                for k in QUICK_RANGES
+            ]
+            + ["the start and end below"],
             style={**_WIDE, "button_width": "64px"},
         )
-        self.tz_picker: Any = w.Dropdown(options=_zone_options(zone_name), value=zone_name,
-                                         description="time zone", style=_WIDE,
-                                         layout=w.Layout(width="260px"))
+        self.tz_picker: Any = w.Dropdown(
+            options=_zone_options(zone_name),
+            value=zone_name,
+            description="time zone",
+            style=_WIDE,
+            layout=w.Layout(width="260px"),
+        )
         self.start_picker: Any = w.NaiveDatetimePicker(description="from", style=_WIDE)
         self.end_picker: Any = w.NaiveDatetimePicker(description="to", style=_WIDE)
-        self.search: Any = w.Text(description="search", placeholder="session id or name contains",
-                                  style=_WIDE, layout=w.Layout(width="320px"))
-        self.name: Any = w.Dropdown(options=[("(any)", _ANY)], value=_ANY,
-                                    description="session name", style=_WIDE,
-                                    layout=w.Layout(width="320px"))
-        self.model: Any = w.Text(description="model", placeholder="e.g. gpt-4o", style=_WIDE,
-                                 layout=w.Layout(width="320px"))
-        self.user: Any = w.Text(description="user", placeholder="user id", style=_WIDE,
-                                layout=w.Layout(width="320px"))
-        self.cost_min: Any = w.Text(description="cost from $", placeholder="min USD",
-                                    style=_WIDE, layout=w.Layout(width="190px"))
-        self.cost_max: Any = w.Text(description="to $", placeholder="max USD", style=_WIDE,
-                                    layout=w.Layout(width="150px"))
-        self.min_requests: Any = w.Text(description="min requests", placeholder="e.g. 3",
-                                        style=_WIDE, layout=w.Layout(width="170px"))
-        self.combine: Any = w.ToggleButtons(
-            options=[("all (AND)", "and"), ("any (OR)", "or")], value="and",
-            description="property conditions must match", style=_WIDE,
-            tooltips=["every property condition holds",
-                      "at least one holds (all are request-level, so OR is safe)"],
+        self.search: Any = w.Text(
+            description="search",
+            placeholder="session id or name contains",
+            style=_WIDE,
+            layout=w.Layout(width="320px"),
         )
-        self.add_button: Any = w.Button(description="property condition", icon="plus",
-                                        tooltip="add a custom-property condition",
-                                        layout=w.Layout(width="190px"))
+        self.name: Any = w.Dropdown(
+            options=[("(any)", _ANY)],
+            value=_ANY,
+            description="session name",
+            style=_WIDE,
+            layout=w.Layout(width="320px"),
+        )
+        self.model: Any = w.Text(
+            description="model",
+            placeholder="e.g. gpt-4o",
+            style=_WIDE,
+            layout=w.Layout(width="320px"),
+        )
+        self.user: Any = w.Text(
+            description="user", placeholder="user id", style=_WIDE, layout=w.Layout(width="320px")
+        )
+        self.cost_min: Any = w.Text(
+            description="cost from $",
+            placeholder="min USD",
+            style=_WIDE,
+            layout=w.Layout(width="190px"),
+        )
+        self.cost_max: Any = w.Text(
+            description="to $", placeholder="max USD", style=_WIDE, layout=w.Layout(width="150px")
+        )
+        self.min_requests: Any = w.Text(
+            description="min requests",
+            placeholder="e.g. 3",
+            style=_WIDE,
+            layout=w.Layout(width="170px"),
+        )
+        self.combine: Any = w.ToggleButtons(
+            options=[("all (AND)", "and"), ("any (OR)", "or")],
+            value="and",
+            description="property conditions must match",
+            style=_WIDE,
+            tooltips=[
+                "every property condition holds",
+                "at least one holds (all are request-level, so OR is safe)",
+            ],
+        )
+        self.add_button: Any = w.Button(
+            description="property condition",
+            icon="plus",
+            tooltip="add a custom-property condition",
+            layout=w.Layout(width="190px"),
+        )
         self.message: Any = w.HTML()
         self._rows: list[PropertyRow] = []
         self._rows_box: Any = w.VBox([])
-        self.widget: Any = w.VBox([
-            w.HBox([self.range, self.tz_picker]),
-            w.HBox([self.start_picker, self.end_picker]),
-            w.HBox([self.search, self.name]),
-            w.HBox([self.model, self.user]),
-            w.HBox([self.cost_min, self.cost_max, self.min_requests]),
-            self._rows_box,
-            w.HBox([self.add_button, self.combine]),
-            self.message,
-        ])
+        self.widget: Any = w.VBox(
+            [
+                w.HBox([self.range, self.tz_picker]),
+                w.HBox([self.start_picker, self.end_picker]),
+                w.HBox([self.search, self.name]),
+                w.HBox([self.model, self.user]),
+                w.HBox([self.cost_min, self.cost_max, self.min_requests]),
+                self._rows_box,
+                w.HBox([self.add_button, self.combine]),
+                self.message,
+            ]
+        )
         self.combine.layout.display = "none"
         if custom is not None:
             self.start_picker.value, self.end_picker.value = custom
         else:
             self._show_quick_window()
-        for control in (self.range, self.tz_picker, self.search, self.name, self.model,
-                        self.user, self.cost_min, self.cost_max, self.min_requests,
-                        self.combine):
+        for control in (
+            self.range,
+            self.tz_picker,
+            self.search,
+            self.name,
+            self.model,
+            self.user,
+            self.cost_min,
+            self.cost_max,
+            self.min_requests,
+            self.combine,
+        ):
             control.observe(self._changed, names="value")
         self.start_picker.observe(self._picker_changed, names="value")
         self.end_picker.observe(self._picker_changed, names="value")
@@ -408,10 +465,14 @@ class SessionFilters:
         if start is None:
             raise UsageError("give start too when you give end")
         zone = check_tz(zone_name)
-        now = self._anchor or _dt.datetime.now(_dt.UTC).replace(second=0, microsecond=0)
+        now = self._now()
         first = _wall_clock(to_utc(start, zone, now, "start"), zone)
         last = None if end is None else _wall_clock(to_utc(end, zone, now, "end"), zone)
         return CUSTOM, (first, last)
+
+    def _now(self) -> _dt.datetime:
+        """End of the quick picks: the end of the demo data, else now (to the minute)."""
+        return self._anchor or _dt.datetime.now(_dt.UTC).replace(second=0, microsecond=0)
 
     def load_names(self, contains: str = "") -> None:
         """(Re)fill the session-name drop-down from ``client.session_names(contains)``.
@@ -573,7 +634,7 @@ class SessionFilters:
         if span is None:
             return
         zone = check_tz(self.tz_picker.value)
-        end = self._anchor or _dt.datetime.now(_dt.UTC).replace(second=0, microsecond=0)
+        end = self._now()
         self._syncing = True
         try:
             self.start_picker.value = _wall_clock(end - span, zone)
@@ -587,8 +648,10 @@ class SessionFilters:
             if self._anchor is None:
                 return pick, None  # relative: "the last 7d" whenever the code runs
             zone = check_tz(tz)
-            return (_iso(_wall_clock(self._anchor - QUICK_RANGES[pick], zone)),
-                    _iso(_wall_clock(self._anchor, zone)))
+            return (
+                _iso(_wall_clock(self._anchor - QUICK_RANGES[pick], zone)),
+                _iso(_wall_clock(self._anchor, zone)),
+            )
         first, last = self.start_picker.value, self.end_picker.value
         if first is None:
             raise UsageError("time range: pick a start date and time (or choose a quick pick)")
@@ -754,10 +817,12 @@ def _table_html(
     )
     values = [[fmt(v) for v in df[col].tolist()] for col, _, fmt, _ in spec]
     body = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             f"<td class='{'num' if spec[j][3] else ''}'>{html.escape(cells[i])}</td>"
             for j, cells in enumerate(values)
-        ) + "</tr>"
+        )
+        + "</tr>"
         for i in range(len(df))
     )
     return (
@@ -768,9 +833,12 @@ def _table_html(
 
 def _summary_html(df: pd.DataFrame) -> str:
     s = recipes.summary(df).iloc[0]
-    span = "" if _missing(s["start"]) else (
-        f"{s['start']:%Y-%m-%d %H:%M} to {s['end']:%Y-%m-%d %H:%M}"
+    span = (
+        ""
+        if _missing(s["start"])
+        else (f"{s['start']:%Y-%m-%d %H:%M} to {s['end']:%Y-%m-%d %H:%M}")
     )
+
     def several(fmt: Callable[[Any], str], *keys: str) -> str:
         return " / ".join(fmt(s[k]) or "–" for k in keys)
 
@@ -779,17 +847,25 @@ def _summary_html(df: pd.DataFrame) -> str:
         ("requests", _fmt_int(s["requests"])),
         ("users", _fmt_int(s["users"])),
         ("total cost", _fmt_usd(s["total_cost"])),
-        ("cost per session (mean / p50 / p90)",
-         several(_fmt_usd, "cost_per_session_mean", "cost_per_session_p50",
-                 "cost_per_session_p90")),
+        (
+            "cost per session (mean / p50 / p90)",
+            several(
+                _fmt_usd, "cost_per_session_mean", "cost_per_session_p50", "cost_per_session_p90"
+            ),
+        ),
         ("tokens", _fmt_int(s["total_tokens"])),
         ("cost per 1k tokens", _fmt_usd(s["cost_per_1k_tokens"])),
         ("mean latency per request", _fmt_ms(s["mean_latency_ms"])),
-        ("session latency (p50 / p90 / p99)",
-         several(_fmt_ms, "session_latency_p50_ms", "session_latency_p90_ms",
-                 "session_latency_p99_ms")),
-        ("session duration (p50 / p90)", several(_fmt_seconds, "duration_p50_s",
-                                                 "duration_p90_s")),
+        (
+            "session latency (p50 / p90 / p99)",
+            several(
+                _fmt_ms,
+                "session_latency_p50_ms",
+                "session_latency_p90_ms",
+                "session_latency_p99_ms",
+            ),
+        ),
+        ("session duration (p50 / p90)", several(_fmt_seconds, "duration_p50_s", "duration_p90_s")),
         ("first to last request", span),
     ]
     rows = "".join(
@@ -801,8 +877,9 @@ def _summary_html(df: pd.DataFrame) -> str:
 
 def _sorted_sessions(df: pd.DataFrame, by: str, n: int, ascending: bool) -> pd.DataFrame:
     if by == "created_at":
-        ranked = df.sort_values("created_at", ascending=ascending, kind="mergesort",
-                                na_position="last")
+        ranked = df.sort_values(
+            "created_at", ascending=ascending, kind="mergesort", na_position="last"
+        )
         return ranked.head(n).reset_index(drop=True)
     return recipes.top_sessions(df, by, n, ascending=ascending)
 
@@ -829,7 +906,7 @@ class _View:
     """A fetched frame, the query that produced it, and its summary (built off the main thread)."""
 
     df: pd.DataFrame
-    query: dict[str, Any]
+    tz: str
     request_filter: Filter
     window: tuple[_dt.datetime, _dt.datetime]
     summary: str
@@ -845,9 +922,13 @@ def _plot_pngs(view: _View) -> tuple[bytes, bytes, str]:
         latency = _png(lambda ax: plots.plot_latency_distribution(df, ax=ax), (8, 3.6))
     except Exception as exc:  # the tables are still worth showing
         log.debug("plotting failed", exc_info=True)
-        return b"", b"", (
-            f"{_CSS}<span class='hnb-error'>Plots failed: "
-            f"{html.escape(_describe_error(exc))}</span>"
+        return (
+            b"",
+            b"",
+            (
+                f"{_CSS}<span class='hnb-error'>Plots failed: "
+                f"{html.escape(_describe_error(exc))}</span>"
+            ),
         )
     return cost, latency, ""
 
@@ -953,28 +1034,49 @@ class SessionExplorer:
         self._requested: _State | None = None  # the filters of the newest fetch started
         self._syncing = False
 
-        self.fetch_button: Any = w.Button(description="Fetch", icon="refresh",
-                                          button_style="primary",
-                                          tooltip="fetch the sessions for these filters")
-        self.auto: Any = w.Checkbox(value=auto, description="refresh on change", indent=False,
-                                    layout=w.Layout(width="160px"))
+        self.fetch_button: Any = w.Button(
+            description="Fetch",
+            icon="refresh",
+            button_style="primary",
+            tooltip="fetch the sessions for these filters",
+        )
+        self.auto: Any = w.Checkbox(
+            value=auto,
+            description="refresh on change",
+            indent=False,
+            layout=w.Layout(width="160px"),
+        )
         self.status: Any = w.HTML("Press Fetch to load sessions." if not auto else "")
         self.code_view: Any = w.HTML()
         self.summary: Any = w.HTML()
-        self.sort_by: Any = w.Dropdown(options=list(SORT_KEYS.items()), value="total_cost",
-                                       description="sort by", style=_WIDE,
-                                       layout=w.Layout(width="220px"))
-        self.ascending: Any = w.Checkbox(value=False, description="ascending", indent=False,
-                                         layout=w.Layout(width="110px"))
-        self.rows: Any = w.Dropdown(options=[10, 25, 50, 100], value=25, description="rows",
-                                    style=_WIDE, layout=w.Layout(width="120px"))
+        self.sort_by: Any = w.Dropdown(
+            options=list(SORT_KEYS.items()),
+            value="total_cost",
+            description="sort by",
+            style=_WIDE,
+            layout=w.Layout(width="220px"),
+        )
+        self.ascending: Any = w.Checkbox(
+            value=False, description="ascending", indent=False, layout=w.Layout(width="110px")
+        )
+        self.rows: Any = w.Dropdown(
+            options=[10, 25, 50, 100],
+            value=25,
+            description="rows",
+            style=_WIDE,
+            layout=w.Layout(width="120px"),
+        )
         self.table: Any = w.HTML()
         self.cost_plot: Any = w.Image(format="png", layout=w.Layout(max_width="720px"))
         self.latency_plot: Any = w.Image(format="png", layout=w.Layout(max_width="640px"))
         self.plot_note: Any = w.HTML()
-        self.session_picker: Any = w.Dropdown(options=[("(pick a session)", _ANY)], value=_ANY,
-                                              description="session", style=_WIDE,
-                                              layout=w.Layout(width="560px"))
+        self.session_picker: Any = w.Dropdown(
+            options=[("(pick a session)", _ANY)],
+            value=_ANY,
+            description="session",
+            style=_WIDE,
+            layout=w.Layout(width="560px"),
+        )
         self.drill_status: Any = w.HTML(
             "<span class='hnb-note'>Pick a session to see its requests.</span>"
         )
@@ -986,20 +1088,30 @@ class SessionExplorer:
         code_box.selected_index = None
         self.tabs: Any = w.Tab(
             children=[
-                w.VBox([self.summary, w.HBox([self.sort_by, self.ascending, self.rows]),
-                        self.table]),
+                w.VBox(
+                    [self.summary, w.HBox([self.sort_by, self.ascending, self.rows]), self.table]
+                ),
                 w.VBox([self.cost_plot, self.latency_plot, self.plot_note]),
-                w.VBox([self.session_picker, self.drill_status, self.tree, self.timeline,
-                        self.requests_table]),
+                w.VBox(
+                    [
+                        self.session_picker,
+                        self.drill_status,
+                        self.tree,
+                        self.timeline,
+                        self.requests_table,
+                    ]
+                ),
             ],
             titles=("Sessions", "Plots", "Drill-down"),
         )
-        self.widget: Any = w.VBox([
-            self.filters.widget,
-            w.HBox([self.fetch_button, self.auto, self.status]),
-            code_box,
-            self.tabs,
-        ])
+        self.widget: Any = w.VBox(
+            [
+                self.filters.widget,
+                w.HBox([self.fetch_button, self.auto, self.status]),
+                code_box,
+                self.tabs,
+            ]
+        )
 
         self.fetch_button.on_click(lambda _button: self.refresh(wait=False))
         self.filters.on_change(self._filters_changed)
@@ -1107,8 +1219,7 @@ class SessionExplorer:
         return self._workers + ([timer] if timer is not None and timer.is_alive() else [])
 
     def _spawn(self, target: Callable[..., Any], *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True,
-                                  name="helicone-explorer")
+        thread = threading.Thread(target=target, args=args, daemon=True, name="helicone-explorer")
         with self._lock:
             self._workers.append(thread)
         thread.start()
@@ -1156,18 +1267,24 @@ class SessionExplorer:
         else:
             self._fetch(generation, state, window)
 
-    def _fetch(self, generation: int, state: _State,
-               window: tuple[_dt.datetime, _dt.datetime]) -> None:
+    def _fetch(
+        self, generation: int, state: _State, window: tuple[_dt.datetime, _dt.datetime]
+    ) -> None:
         started = time.perf_counter()
-        query: dict[str, Any] = {"start": state.start, "end": state.end, "tz": state.tz,
-                                 "search": state.search, "name": state.name}
+        query: dict[str, Any] = {
+            "start": state.start,
+            "end": state.end,
+            "tz": state.tz,
+            "search": state.search,
+            "name": state.name,
+        }
         try:
             df = self.client.fetch_sessions(**query, filter=state.filter, progress=False)
             stats = self.client.last_fetch
             seconds = time.perf_counter() - started
             view = _View(
                 df=df,
-                query={**query, "filter": state.filter},
+                tz=state.tz,
                 request_filter=state.request_filter,
                 window=window,
                 summary=_summary_html(df),
@@ -1250,8 +1367,12 @@ class SessionExplorer:
         )
         options = [("(pick a session)", _ANY)] + [
             (f"{sid} · {name or '(no name)'} · {_fmt_usd(cost)}", sid)
-            for sid, name, cost in zip(top["session_id"].tolist(), top["session_name"].tolist(),
-                                       top["total_cost"].tolist(), strict=True)
+            for sid, name, cost in zip(
+                top["session_id"].tolist(),
+                top["session_name"].tolist(),
+                top["total_cost"].tolist(),
+                strict=True,
+            )
         ]
         current = self.session_picker.value
         self._syncing = True
@@ -1269,16 +1390,22 @@ class SessionExplorer:
         self.open_session(change["new"], wait=False)
 
     def _fetch_requests(self, generation: int, session_id: str, view: _View) -> None:
-        query = view.query
         try:
             requests = self.client.fetch_session_requests(
-                session_id, start=view.window[0], end=view.window[1], tz=query["tz"],
-                filter=view.request_filter, progress=False,
+                session_id,
+                start=view.window[0],
+                end=view.window[1],
+                tz=view.tz,
+                filter=view.request_filter,
+                progress=False,
             )
             tree = drilldown.session_tree(requests).render()
             table = _table_html(requests, _REQUEST_COLUMNS, kind="requests")
-            timeline = _png(lambda ax: drilldown.plot_session_timeline(requests, ax=ax),
-                            (9, 3.2)) if len(requests) else b""
+            timeline = (
+                _png(lambda ax: drilldown.plot_session_timeline(requests, ax=ax), (9, 3.2))
+                if len(requests)
+                else b""
+            )
         except Exception as exc:  # shown in the widget, never a traceback
             log.debug("fetching requests failed", exc_info=True)
             with self._lock:
@@ -1307,7 +1434,7 @@ class SessionExplorer:
 
     def __repr__(self) -> str:
         state = "fetching" if self.busy else ("error" if self.error else "idle")
-        return f"<SessionExplorer {len(self._df):,} sessions, {state}>"
+        return f"<SessionExplorer {_plural(len(self._df), 'session')}, {state}>"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -1318,4 +1445,3 @@ def _fmt_window(window: tuple[_dt.datetime, _dt.datetime], tz: str) -> str:
     zone = check_tz(tz)
     first, last = (_wall_clock(t, zone) for t in window)
     return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} ({tz})"
-
