@@ -112,6 +112,16 @@ def _ipywidgets() -> Any:
     return require("ipywidgets", "notebook")
 
 
+def _text(w: Any, description: str, placeholder: str, width: str) -> Any:
+    """A labelled text box of the filter panel."""
+    return w.Text(
+        description=description,
+        placeholder=placeholder,
+        style=_WIDE,
+        layout=w.Layout(width=width),
+    )
+
+
 def _widget_bundle(widget: Any, text: str) -> dict[str, Any]:
     """A display bundle that shows ``widget`` without serialising its traits into a repr."""
     return {
@@ -359,12 +369,7 @@ class SessionFilters:
         )
         self.start_picker: Any = w.NaiveDatetimePicker(description="from", style=_WIDE)
         self.end_picker: Any = w.NaiveDatetimePicker(description="to", style=_WIDE)
-        self.search: Any = w.Text(
-            description="search",
-            placeholder="session id or name contains",
-            style=_WIDE,
-            layout=w.Layout(width="320px"),
-        )
+        self.search: Any = _text(w, "search", "session id or name contains", "320px")
         self.name: Any = w.Dropdown(
             options=[("(any)", _ANY)],
             value=_ANY,
@@ -372,30 +377,11 @@ class SessionFilters:
             style=_WIDE,
             layout=w.Layout(width="320px"),
         )
-        self.model: Any = w.Text(
-            description="model",
-            placeholder="e.g. gpt-4o",
-            style=_WIDE,
-            layout=w.Layout(width="320px"),
-        )
-        self.user: Any = w.Text(
-            description="user", placeholder="user id", style=_WIDE, layout=w.Layout(width="320px")
-        )
-        self.cost_min: Any = w.Text(
-            description="cost from $",
-            placeholder="min USD",
-            style=_WIDE,
-            layout=w.Layout(width="190px"),
-        )
-        self.cost_max: Any = w.Text(
-            description="to $", placeholder="max USD", style=_WIDE, layout=w.Layout(width="150px")
-        )
-        self.min_requests: Any = w.Text(
-            description="min requests",
-            placeholder="e.g. 3",
-            style=_WIDE,
-            layout=w.Layout(width="170px"),
-        )
+        self.model: Any = _text(w, "model", "e.g. gpt-4o", "320px")
+        self.user: Any = _text(w, "user", "user id", "320px")
+        self.cost_min: Any = _text(w, "cost from $", "min USD", "190px")
+        self.cost_max: Any = _text(w, "to $", "max USD", "150px")
+        self.min_requests: Any = _text(w, "min requests", "e.g. 3", "170px")
         self.combine: Any = w.ToggleButtons(
             options=[("all (AND)", "and"), ("any (OR)", "or")],
             value="and",
@@ -775,8 +761,11 @@ def _fmt_text(value: Any) -> str:
     return str(value)
 
 
-#: (column, header, formatter, numeric) of the top-sessions table.
-_SESSION_COLUMNS: list[tuple[str, str, Callable[[Any], str], bool]] = [
+#: A table column: (frame column, header, formatter, right-aligned number).
+_ColumnSpec = tuple[str, str, Callable[[Any], str], bool]
+
+#: Columns of the top-sessions table.
+_SESSION_COLUMNS: list[_ColumnSpec] = [
     ("session_id", "session id", _fmt_text, False),
     ("session_name", "name", _fmt_text, False),
     ("created_at", "start", _fmt_time, False),
@@ -789,7 +778,7 @@ _SESSION_COLUMNS: list[tuple[str, str, Callable[[Any], str], bool]] = [
 ]
 
 #: Columns of the drill-down requests table.
-_REQUEST_COLUMNS: list[tuple[str, str, Callable[[Any], str], bool]] = [
+_REQUEST_COLUMNS: list[_ColumnSpec] = [
     ("created_at", "time", _fmt_time, False),
     ("session_path", "path", _fmt_text, False),
     ("model", "model", _fmt_text, False),
@@ -803,10 +792,10 @@ _REQUEST_COLUMNS: list[tuple[str, str, Callable[[Any], str], bool]] = [
 
 def _table_html(
     df: pd.DataFrame,
-    columns: Sequence[tuple[str, str, Callable[[Any], str], bool]],
+    columns: Sequence[_ColumnSpec],
     *,
     kind: str,
-    extra: tuple[str, str, Callable[[Any], str], bool] | None = None,
+    extra: _ColumnSpec | None = None,
 ) -> str:
     """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``."""
     spec = [*columns, *([extra] if extra is not None else [])]
