@@ -1104,6 +1104,8 @@ class SessionExplorer:
 
         self.fetch_button.on_click(lambda _button: self.refresh(wait=False))
         self.filters.on_change(self._filters_changed)
+        # switching auto-refresh on catches up with changes made while it was off
+        self.auto.observe(lambda _change: self._filters_changed(self.filters), names="value")
         for control in (self.sort_by, self.ascending, self.rows):
             control.observe(self._sort_changed, names="value")
         self.session_picker.observe(self._session_picked, names="value")

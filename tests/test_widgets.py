@@ -85,8 +85,9 @@ def explorer_for(client: hnb.Client, **kwargs: Any) -> SessionExplorer:
 
 
 def fake_client(fake: FakeHelicone) -> hnb.Client:
-    return hnb.Client("sk-test", base_url="http://fake.test", transport=fake.transport,
-                      cache=False, retries=0)
+    return hnb.Client(
+        "sk-test", base_url="http://fake.test", transport=fake.transport, cache=False, retries=0
+    )
 
 
 def run_code(code: str, client: hnb.Client) -> pd.DataFrame:
@@ -124,8 +125,14 @@ def test_missing_ipywidgets_gives_an_install_hint(monkeypatch: pytest.MonkeyPatc
 def test_defaults_are_the_last_7_days_and_no_filter() -> None:
     filters = SessionFilters()
     assert filters.range.value == "7d" and filters.valid and filters.message.value == ""
-    assert filters.query == {"start": "7d", "end": None, "tz": "UTC", "search": "",
-                             "name": None, "filter": "all"}
+    assert filters.query == {
+        "start": "7d",
+        "end": None,
+        "tz": "UTC",
+        "search": "",
+        "name": None,
+        "filter": "all",
+    }
     assert filters.filter == hnb.ALL
     assert filters.code == (
         "import helicone_nb as hnb\n\ndf = client.fetch_sessions(\n"
@@ -263,17 +270,22 @@ def test_time_zones_are_iana_names() -> None:
 def test_initial_absolute_window_is_custom_in_the_zone() -> None:
     filters = SessionFilters(start="2025-07-01", end="2025-07-08", tz="America/New_York")
     assert filters.range.value == "custom"
-    assert (filters.query["start"], filters.query["end"]) == ("2025-07-01T00:00",
-                                                              "2025-07-08T00:00")
+    assert (filters.query["start"], filters.query["end"]) == (
+        "2025-07-01T00:00",
+        "2025-07-08T00:00",
+    )
 
 
 def test_quick_picks_are_anchored_to_the_demo_period(demo: hnb.Client) -> None:
     filters = SessionFilters(demo, tz="Europe/Berlin")
-    assert (filters.query["start"], filters.query["end"]) == ("2025-08-24T02:00",
-                                                              "2025-08-31T02:00")
+    assert (filters.query["start"], filters.query["end"]) == (
+        "2025-08-24T02:00",
+        "2025-08-31T02:00",
+    )
     filters.range.value = "24h"
     assert filters.window() == (
-        _dt.datetime(2025, 8, 30, tzinfo=_dt.UTC), _dt.datetime(2025, 8, 31, tzinfo=_dt.UTC)
+        _dt.datetime(2025, 8, 30, tzinfo=_dt.UTC),
+        _dt.datetime(2025, 8, 31, tzinfo=_dt.UTC),
     )
     filters.tz_picker.value = "UTC"
     assert filters.start_picker.value == _dt.datetime(2025, 8, 30)
@@ -317,13 +329,19 @@ INVALID: list[tuple[Callable[[SessionFilters], None], str]] = [
     (lambda f: setattr(f.cost_min, "value", "abc"), "minimum cost: 'abc' is not a number"),
     (lambda f: setattr(f.cost_max, "value", "1e999"), "maximum cost: '1e999' is not a finite"),
     (lambda f: setattr(f.cost_min, "value", "-1"), "minimum cost cannot be negative"),
-    (lambda f: (setattr(f.cost_min, "value", "2"), setattr(f.cost_max, "value", "1")),
-     "the minimum $2 is above the maximum $1"),
+    (
+        lambda f: (setattr(f.cost_min, "value", "2"), setattr(f.cost_max, "value", "1")),
+        "the minimum $2 is above the maximum $1",
+    ),
     (lambda f: setattr(f.min_requests, "value", "-1"), "minimum requests cannot be negative"),
     (lambda f: setattr(f.min_requests, "value", "2.5"), "'2.5' is not a whole number"),
-    (lambda f: (setattr(f.start_picker, "value", _dt.datetime(2025, 7, 9)),
-                setattr(f.end_picker, "value", _dt.datetime(2025, 7, 1))),
-     "time range: end (2025-07-01T00:00:00+00:00) must be after start"),
+    (
+        lambda f: (
+            setattr(f.start_picker, "value", _dt.datetime(2025, 7, 9)),
+            setattr(f.end_picker, "value", _dt.datetime(2025, 7, 1)),
+        ),
+        "time range: end (2025-07-01T00:00:00+00:00) must be after start",
+    ),
     (lambda f: setattr(f.start_picker, "value", None), "pick a start date and time"),
     (lambda f: f.add_property("", "equals", "x"), "property condition 1: give the property name"),
 ]
@@ -331,7 +349,9 @@ INVALID: list[tuple[Callable[[SessionFilters], None], str]] = [
 
 @pytest.mark.parametrize(("change", "message"), INVALID)
 def test_invalid_input_shows_a_message_and_sends_nothing(
-    change: Callable[[SessionFilters], None], message: str, demo: hnb.Client,
+    change: Callable[[SessionFilters], None],
+    message: str,
+    demo: hnb.Client,
     transport: Counting,
 ) -> None:
     explorer = explorer_for(demo)
@@ -405,12 +425,15 @@ def test_the_explorer_sends_what_the_code_sends(demo: hnb.Client, transport: Cou
     explorer.filters.model.value = "gpt-4o"
     explorer.filters.search.value = "a"
     explorer.refresh()
+
     def queries() -> list[dict[str, Any]]:
         """The distinct queries sent (how many pages are read ahead depends on timing)."""
         bodies = {
-            json.dumps({k: v for k, v in body.items() if k not in ("offset", "limit")},
-                       sort_keys=True)
-            for path, body in transport.sent if path == SESSIONS
+            json.dumps(
+                {k: v for k, v in body.items() if k not in ("offset", "limit")}, sort_keys=True
+            )
+            for path, body in transport.sent
+            if path == SESSIONS
         }
         return [json.loads(body) for body in sorted(bodies)]
 
@@ -449,6 +472,15 @@ def test_auto_off_fetches_only_on_the_button(demo: hnb.Client, transport: Counti
     explorer.fetch_button.click()  # fetches in the background
     assert explorer.wait(timeout=30)
     assert len(explorer.df) > 0 and SESSIONS in transport.paths()
+    shown = explorer.df
+    explorer.filters.model.value = "gpt-4o-mini"
+    assert explorer.wait(timeout=30) and explorer.df is shown
+    explorer.debounce = 0
+    explorer.auto.value = True  # catches up with the change made while it was off
+    assert explorer.wait(timeout=30)
+    assert explorer.df is not shown and transport.sent[-1][1]["filter"] == (
+        (request.model == "gpt-4o-mini").to_wire()
+    )
 
 
 def _rows_for(search: str) -> list[dict[str, Any]]:
@@ -468,8 +500,13 @@ def test_a_newer_request_supersedes_a_slower_older_one() -> None:
             release.wait(10)
         return httpx.Response(200, json={"data": _rows_for(body["search"]), "error": None})
 
-    client = hnb.Client("sk-test", base_url="http://fake.test", cache=False, retries=0,
-                        transport=httpx.MockTransport(handler))
+    client = hnb.Client(
+        "sk-test",
+        base_url="http://fake.test",
+        cache=False,
+        retries=0,
+        transport=httpx.MockTransport(handler),
+    )
     explorer = explorer_for(client)
     explorer.filters.search.value = "slow"
     explorer.refresh(wait=False)
@@ -515,8 +552,13 @@ def test_an_unexpected_exception_is_shown_too() -> None:
     def handler(req: httpx.Request) -> httpx.Response:
         raise RuntimeError("the transport broke")
 
-    client = hnb.Client("sk-test", base_url="http://fake.test", cache=False, retries=0,
-                        transport=httpx.MockTransport(handler))
+    client = hnb.Client(
+        "sk-test",
+        base_url="http://fake.test",
+        cache=False,
+        retries=0,
+        transport=httpx.MockTransport(handler),
+    )
     explorer = explorer_for(client)
     explorer.refresh(wait=False)  # in a thread: nothing may escape it
     assert explorer.wait(timeout=30)
