@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+from pathlib import Path
 from typing import Any
 
 from .._errors import UsageError
@@ -113,6 +114,11 @@ def _serve(args: argparse.Namespace) -> int:
         "delay_s": args.delay_ms / 1000,
     }
     if args.db:
+        if not Path(args.db).is_file():
+            raise UsageError(
+                f"no store at {args.db}: fill one with 'helicone-nb import FILE.jsonl --db "
+                f"{args.db}' (or 'helicone-nb demo --db {args.db}'), or serve --demo"
+            )
         backend = Backend(args.db, **options)
         what = f"store {args.db}"
     elif args.demo:

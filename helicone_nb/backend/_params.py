@@ -40,9 +40,10 @@ from .._filters import (
 
 Details: TypeAlias = dict[str, dict[str, Any]]
 
-#: Deepest filter tree accepted. Helicone has no limit, but each nested union failure re-escapes
-#: its children's messages, so error bodies of very deep invalid trees would explode.
+#: Deepest filter tree accepted (Helicone has no limit). Keeps validation and SQL compilation far
+#: from Python's recursion limit; a right-nested chain of 200 conditions still passes.
 MAX_FILTER_DEPTH = 200
+#: Each nested union failure embeds (and re-escapes) its children's messages; cap their size.
 _MAX_SUMMARY_CHARS = 4000
 
 

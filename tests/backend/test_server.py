@@ -241,9 +241,12 @@ def test_serve_refuses_a_non_loopback_host_without_allow_remote(
     assert "refusing to listen on 0.0.0.0" in err and "--allow-remote" in err and "TLS" in err
 
 
-def test_serve_needs_a_source(capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_needs_a_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve"]) == 1
     assert "--demo, or --db PATH" in capsys.readouterr().err
+    assert main(["serve", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "helicone-nb import FILE.jsonl --db" in capsys.readouterr().err
+    assert not (tmp_path / "none.duckdb").exists()
 
 
 def test_import_command_prints_the_report(
