@@ -307,8 +307,9 @@ class SessionFilters:
         ``request.model ==``; ``request.user_id ==``.
     cost_min, cost_max, min_requests : ipywidgets.Text
         ``session.total_cost >=`` / ``<=`` (USD) and ``session.total_requests >=``.
-    properties : tuple of PropertyRow
-        Custom-property conditions; ``combine`` ("and" / "or") joins them.
+    properties, add_button, combine : tuple of PropertyRow, ipywidgets
+        Custom-property conditions (:meth:`add_property` / the button adds one); ``combine``
+        ("and" / "or", shown from two rows on) joins them.
     message : ipywidgets.HTML
         Why the current input cannot be sent, or a note; empty when all is well.
     widget : ipywidgets.VBox
