@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from .._errors import UsageError
+
 SESSION_ID_KEY = "Helicone-Session-Id"
 SESSION_NAME_KEY = "Helicone-Session-Name"
 SESSION_PATH_KEY = "Helicone-Session-Path"
@@ -118,7 +120,7 @@ class Store:
             if row is None:
                 self._con.execute("INSERT INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION])
             elif row[0] != SCHEMA_VERSION:
-                raise ValueError(
+                raise UsageError(
                     f"{self.path} was written by a different helicone_nb store version "
                     f"(schema {row[0]}, this version reads {SCHEMA_VERSION}); re-import it into "
                     "a new file"
