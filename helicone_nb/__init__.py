@@ -5,7 +5,7 @@
 >>> df = client.fetch_sessions("7d", filter=hnb.request.model == "gpt-4o")  # doctest: +SKIP
 """
 
-from . import drilldown, plots, recipes, report
+from . import drilldown, plots, recipes, report, widgets
 from ._base_client import InconsistentPagesWarning, RetryPolicy, __version__
 from ._cache import CacheInfo, PageCache, default_cache_dir
 from ._client import AsyncClient, Client, FetchStats
@@ -54,6 +54,7 @@ from .recipes import (
     top_sessions,
 )
 from .report import build_report, write_report
+from .widgets import SessionExplorer, SessionFilters
 
 __all__ = [
     "ALL",
@@ -83,6 +84,8 @@ __all__ = [
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
+    "SessionExplorer",
+    "SessionFilters",
     "SessionTree",
     "TimeoutError",
     "TransportError",
@@ -112,5 +115,6 @@ __all__ = [
     "session_tree",
     "summary",
     "top_sessions",
+    "widgets",
     "write_report",
 ]

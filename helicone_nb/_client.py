@@ -322,7 +322,8 @@ class Client(BaseClient):
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 futures[counter.submit(self._count_task, query, stats, cache)] = None
-            while not plan.done():
+            # the count is waited for even when the pages are done: it is cached for resumes
+            while not plan.done() or None in futures.values():
                 pages_in_flight = sum(k is not None for k in futures.values())
                 for offset in plan.next_offsets(in_flight=pages_in_flight):
                     futures[pool.submit(self._page_task, query, offset, stats, cache, read)] = (
@@ -330,7 +331,10 @@ class Client(BaseClient):
                     )
                 if not futures:
                     break
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                pending = (
+                    futures if not plan.done() else [f for f, k in futures.items() if k is None]
+                )
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     key = futures.pop(fut)
                     self._apply(plan, bar, key, fut.result())
@@ -563,7 +567,7 @@ class AsyncClient(BaseClient):
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 tasks[asyncio.ensure_future(self._count_task(query, stats, cache))] = None
-            while not plan.done():
+            while not plan.done() or None in tasks.values():
                 pages_in_flight = sum(k is not None for k in tasks.values())
                 for offset in plan.next_offsets(in_flight=pages_in_flight):
                     task = asyncio.ensure_future(
@@ -572,7 +576,10 @@ class AsyncClient(BaseClient):
                     tasks[task] = offset
                 if not tasks:
                     break
-                finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                pending_tasks = (
+                    tasks if not plan.done() else [t for t, k in tasks.items() if k is None]
+                )
+                finished, _ = await asyncio.wait(pending_tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     key = tasks.pop(task)
                     Client._apply(plan, bar, key, task.result())
