@@ -46,6 +46,12 @@ def register(subparsers: Any) -> None:
         "--delay-ms", type=float, default=0.0, metavar="N", help="sleep N ms in every request"
     )
     serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level; 'info' logs every request on stderr (default info)",
+    )
+    serve.add_argument(
         "--allow-remote",
         action="store_true",
         help="allow a --host that is not loopback (the server has no TLS)",
@@ -135,7 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        serve(backend, args.host, args.port)
+        serve(backend, args.host, args.port, log_level=args.log_level)
     finally:
         backend.close()
     return 0

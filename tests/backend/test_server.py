@@ -152,7 +152,16 @@ def test_a_delay_does_not_serialise_concurrent_requests() -> None:
             assert all(a.status_code == 200 for a in answers)
             return time.perf_counter() - t0
 
-    with served("--demo", "--demo-requests", "1000", "--delay-ms", "400", "--quirks") as url:
+    with served(
+        "--demo",
+        "--demo-requests",
+        "1000",
+        "--delay-ms",
+        "400",
+        "--quirks",
+        "--log-level",
+        "warning",
+    ) as url:
         elapsed = asyncio.run(burst(url))
         quirky = httpx.post(f"{url}/v1/session/count", headers=AUTH, json=SEED_BODY).json()
     assert elapsed < 6 * 0.4 / 2  # six 0.4 s requests, well under half their serial time
