@@ -70,13 +70,27 @@ class _Server:
     def __init__(self, db: Path, delay_ms: int) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "helicone_nb.cli", "serve", "--db", str(db),
-               "--port", str(self.port), "--delay-ms", str(delay_ms)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cmd = [
+            sys.executable,
+            "-m",
+            "helicone_nb.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(self.port),
+            "--delay-ms",
+            str(delay_ms),
+            "--log-level",
+            "warning",
+        ]
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -91,6 +105,8 @@ class _Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
 
 def _naive(url: str, start: dt.datetime, end: dt.datetime, page: int) -> pd.DataFrame:
