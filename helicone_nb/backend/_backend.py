@@ -78,6 +78,10 @@ class Backend:
         Organization id given to imported rows that carry none.
     delay_s
         Sleep this long in every request (to make latency visible in benchmarks and tests).
+    result_cache
+        Keep the sorted rows of recent session queries so later pages of the same query are
+        slices instead of new aggregations (invalidated by any write). False: every page
+        re-aggregates, as Helicone does.
 
     Examples
     --------
@@ -95,6 +99,7 @@ class Backend:
         quirks: bool = False,
         organization_id: str = DEFAULT_ORGANIZATION_ID,
         delay_s: float = 0.0,
+        result_cache: bool = True,
     ) -> None:
         if delay_s < 0:
             raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
@@ -103,6 +108,7 @@ class Backend:
         self.quirks = quirks
         self.organization_id = organization_id
         self.delay_s = delay_s
+        self._result_cache = _engine.ResultCache() if result_cache else None
         self._routes: dict[tuple[str, str], Callable[[bytes], BackendResponse]] = {
             ("POST", "/v1/session/query"): self._sessions,
             ("POST", "/v1/session/count"): self._count,
@@ -258,7 +264,12 @@ class Backend:
 
     def _sessions(self, body: bytes) -> BackendResponse:
         query = _params.session_query(body)
-        return _envelope(200, _engine.query_sessions(self.store, query, quirks=self.quirks))
+        return _envelope(
+            200,
+            _engine.query_sessions(
+                self.store, query, quirks=self.quirks, cache=self._result_cache
+            ),
+        )
 
     def _count(self, body: bytes) -> BackendResponse:
         query = _params.session_query(body)

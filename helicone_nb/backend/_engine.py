@@ -8,8 +8,11 @@ gives numbers and ISO-8601 ``...Z`` timestamps with milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from ._params import HandledError, NameQuery, RequestQuery, SessionQuery
@@ -87,23 +90,86 @@ def _session_groups(q: SessionQuery, params: Params) -> tuple[str, str]:
     return sql, having
 
 
-def query_sessions(store: Store, q: SessionQuery, *, quirks: bool) -> list[dict[str, Any]]:
-    """``/v1/session/query``: SessionResult rows, ``created_at`` DESC, ties by session id."""
-    if q.limit == 0:  # a negative limit: Helicone returns no rows
-        return []
-    params = Params()
-    groups, having = _session_groups(q, params)
-    sql = f"""
-        {groups}
+class ResultCache:
+    """The sorted session rows of recent queries, so paging does not re-aggregate per page.
+
+    A pager asks the same query many times with growing offsets; Helicone recomputes the
+    aggregation for each page, which on this 2-core stand-in would make server CPU, not the
+    client's paging, the bottleneck. Entries are keyed by the query without offset/limit and
+    by the store's write version, so a write is never hidden. Concurrent requests for the same
+    query wait for one computation.
+    """
+
+    def __init__(self, max_entries: int = 4, max_rows: int = 2_000_000) -> None:
+        self.max_entries = max_entries
+        self.max_rows = max_rows
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, list[tuple[Any, ...]]] = OrderedDict()
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    def get_or_compute(
+        self, key: Hashable, compute: Callable[[], list[tuple[Any, ...]]]
+    ) -> list[tuple[Any, ...]]:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            rows = compute()
+            with self._lock:
+                if len(rows) <= self.max_rows:
+                    self._entries[key] = rows
+                    while len(self._entries) > self.max_entries:
+                        self._entries.popitem(last=False)
+                self._computing.pop(key, None)
+            return rows
+
+
+_SESSION_COLUMNS_SQL = """
         SELECT session_id, session_name, epoch_ms(created_at), epoch_ms(latest_request_created_at),
                cost_nano, total_requests, prompt_tokens, completion_tokens, total_tokens,
                avg_latency, user_ids
         FROM g
         WHERE {having}
         ORDER BY created_at DESC, session_id, session_name
-        LIMIT {params.add(q.limit)} OFFSET {params.add(q.offset)}
+"""
+
+
+def _session_rows(store: Store, q: SessionQuery, limit: int | None, offset: int) -> list[Any]:
+    params = Params()
+    groups, having = _session_groups(q, params)
+    sql = groups + _SESSION_COLUMNS_SQL.format(having=having)
+    if limit is not None:
+        sql += f" LIMIT {params.add(limit)} OFFSET {params.add(offset)}"
+    return store.execute(sql, params.values).fetchall()
+
+
+def query_sessions(
+    store: Store, q: SessionQuery, *, quirks: bool, cache: ResultCache | None = None
+) -> list[dict[str, Any]]:
+    """``/v1/session/query``: SessionResult rows, ``created_at`` DESC, ties by session id.
+
+    The first page is a LIMIT query (fast for one-page questions); later pages of the same
+    query slice one cached, fully sorted result when ``cache`` is given.
     """
-    rows = store.execute(sql, params.values).fetchall()
+    if q.limit == 0:  # a negative limit: Helicone returns no rows
+        return []
+    key: Hashable | None = None
+    if cache is not None and q.offset > 0:
+        try:
+            key = (store.version, dataclasses.replace(q, offset=0, limit=0))
+            hash(key)
+        except TypeError:
+            key = None
+    if key is not None and cache is not None:
+        every = cache.get_or_compute(key, lambda: _session_rows(store, q, None, 0))
+        rows = every[q.offset : q.offset + q.limit]
+    else:
+        rows = _session_rows(store, q, q.limit, q.offset)
     return [
         {
             "session_id": sid,

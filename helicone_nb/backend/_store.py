@@ -113,6 +113,8 @@ class Store:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self.write_lock = threading.RLock()
+        #: Bumped by every write; cached query results of older versions are never used.
+        self.version = 0
         with self.write_lock:
             for statement in _DDL:
                 self._con.execute(statement)
@@ -191,12 +193,14 @@ class Store:
                 FROM {source}
             """
             inserted = self.execute(sql, all_params).fetchone()
+            self.version += 1
             return int(inserted[0]) if inserted else 0
 
     def set_tag(self, session_id: str, tag: str) -> None:
         """Set (or replace) the tag of a session."""
         with self.write_lock:
             self.execute("INSERT OR REPLACE INTO session_tags VALUES (?, ?)", [session_id, tag])
+            self.version += 1
 
     def get_tag(self, session_id: str) -> str | None:
         """The tag of a session, or None."""
