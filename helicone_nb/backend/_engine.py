@@ -36,6 +36,18 @@ def format_timestamp(epoch_ms: int, quirks: bool) -> str:
     return text if quirks else text + "Z"
 
 
+def format_timestamps(epoch_ms: Sequence[int], quirks: bool) -> list[str]:
+    """:func:`format_timestamp` for many values at once (vectorised with numpy)."""
+    import numpy as np
+
+    if not epoch_ms:
+        return []
+    text = np.datetime_as_string(np.array(epoch_ms, dtype="int64").astype("datetime64[ms]"))
+    if quirks:
+        return [t.replace("T", " ") for t in text.tolist()]
+    return [t + "Z" for t in text.tolist()]
+
+
 def _count(value: int, quirks: bool) -> int | str:
     return str(value) if quirks else value
 
@@ -170,12 +182,14 @@ def query_sessions(
         rows = every[q.offset : q.offset + q.limit]
     else:
         rows = _session_rows(store, q, q.limit, q.offset)
+    firsts = format_timestamps([row[2] for row in rows], quirks)
+    lasts = format_timestamps([row[3] for row in rows], quirks)
     return [
         {
             "session_id": sid,
             "session_name": name,
-            "created_at": format_timestamp(created, quirks),
-            "latest_request_created_at": format_timestamp(latest, quirks),
+            "created_at": first,
+            "latest_request_created_at": last,
             "total_cost": int(cost) / 1e9,
             "total_requests": _count(int(n), quirks),
             "prompt_tokens": int(prompt),
@@ -196,7 +210,7 @@ def query_sessions(
             total,
             avg,
             users,
-        ) in rows
+        ), first, last in zip(rows, firsts, lasts, strict=True)
     ]
 
 
