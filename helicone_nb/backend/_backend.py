@@ -266,14 +266,15 @@ class Backend:
         query = _params.session_query(body)
         return _envelope(
             200,
-            _engine.query_sessions(
-                self.store, query, quirks=self.quirks, cache=self._result_cache
-            ),
+            _engine.query_sessions(self.store, query, quirks=self.quirks, cache=self._result_cache),
         )
 
     def _count(self, body: bytes) -> BackendResponse:
         query = _params.session_query(body)
-        return _envelope(200, _engine.count_sessions(self.store, query, quirks=self.quirks))
+        return _envelope(
+            200,
+            _engine.count_sessions(self.store, query, quirks=self.quirks, cache=self._result_cache),
+        )
 
     def _names(self, body: bytes) -> BackendResponse:
         query = _params.name_query(body)

@@ -144,7 +144,7 @@ class ResultCache:
 _SESSION_COLUMNS_SQL = """
         SELECT session_id, session_name, epoch_ms(created_at), epoch_ms(latest_request_created_at),
                cost_nano, total_requests, prompt_tokens, completion_tokens, total_tokens,
-               avg_latency, user_ids
+               avg_latency, user_ids, total_latency
         FROM g
         WHERE {having}
         ORDER BY created_at DESC, session_id, session_name
@@ -160,6 +160,20 @@ def _session_rows(store: Store, q: SessionQuery, limit: int | None, offset: int)
     return store.execute(sql, params.values).fetchall()
 
 
+def _cached_rows(
+    store: Store, q: SessionQuery, cache: ResultCache | None
+) -> list[tuple[Any, ...]] | None:
+    """Every sorted row of ``q`` (offset/limit ignored) from ``cache``, computed once."""
+    if cache is None:
+        return None
+    key: Hashable = (store.version, dataclasses.replace(q, offset=0, limit=0))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return cache.get_or_compute(key, lambda: _session_rows(store, q, None, 0))
+
+
 def query_sessions(
     store: Store, q: SessionQuery, *, quirks: bool, cache: ResultCache | None = None
 ) -> list[dict[str, Any]]:
@@ -170,15 +184,8 @@ def query_sessions(
     """
     if q.limit == 0:  # a negative limit: Helicone returns no rows
         return []
-    key: Hashable | None = None
-    if cache is not None and q.offset > 0:
-        try:
-            key = (store.version, dataclasses.replace(q, offset=0, limit=0))
-            hash(key)
-        except TypeError:
-            key = None
-    if key is not None and cache is not None:
-        every = cache.get_or_compute(key, lambda: _session_rows(store, q, None, 0))
+    every = _cached_rows(store, q, cache) if q.offset > 0 else None
+    if every is not None:
         rows = every[q.offset : q.offset + q.limit]
     else:
         rows = _session_rows(store, q, q.limit, q.offset)
@@ -210,15 +217,29 @@ def query_sessions(
             total,
             avg,
             users,
+            _,
         ), first, last in zip(rows, firsts, lasts, strict=True)
     ]
 
 
-def count_sessions(store: Store, q: SessionQuery, *, quirks: bool) -> dict[str, Any]:
+def count_sessions(
+    store: Store, q: SessionQuery, *, quirks: bool, cache: ResultCache | None = None
+) -> dict[str, Any]:
     """``/v1/session/count``: totals over every matching session (offset/limit ignored).
 
     ``avg_latency`` is Helicone's: the total latency of a session, averaged over sessions.
+    With ``cache``, the totals come from the same cached rows the later pages slice (a pager
+    asks for the count beside its first pages, so the aggregation runs once).
     """
+    every = _cached_rows(store, q, cache)
+    if every is not None:
+        return _totals(
+            len(every),
+            sum(int(r[4]) for r in every),
+            sum(int(r[11]) for r in every),
+            sum(int(r[5]) for r in every),
+            quirks,
+        )
     params = Params()
     groups, having = _session_groups(q, params)
     sql = f"""
@@ -231,6 +252,12 @@ def count_sessions(store: Store, q: SessionQuery, *, quirks: bool) -> dict[str, 
     row = store.execute(sql, params.values).fetchone()
     assert row is not None
     count, cost_nano, latency, requests = (int(x) for x in row)
+    return _totals(count, cost_nano, latency, requests, quirks)
+
+
+def _totals(
+    count: int, cost_nano: int, latency: int, requests: int, quirks: bool
+) -> dict[str, Any]:
     total_cost = cost_nano / 1e9
     return {
         "count": _count(count, quirks),
