@@ -14,7 +14,8 @@ notebooks, offline analysis of Helicone exports, and the demo::
 Modules: ``_store`` (DuckDB table), ``_params`` (Helicone's 422 validation, typed bodies),
 ``_sql`` (filter trees to parameterised SQL), ``_engine`` (the queries), ``_backend`` (the
 HTTP handler), ``_transport`` (in-process httpx transport), ``_server`` (Starlette + uvicorn),
-``_ingest`` (export JSONL import), ``_demo`` / ``_demo_cache`` (demo data), ``_cli``.
+``_ingest`` (export JSONL import), ``_demo`` / ``_demo_cache`` (demo data), ``_faults`` (seeded
+fault injection), ``_cli``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._backend import DEFAULT_ORGANIZATION_ID, MAX_BODY_BYTES, Backend, BackendResponse
 from ._demo import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START, DEMO_TZ, generate_demo
 from ._demo_cache import demo_backend
+from ._faults import FAULT_KINDS, RETRYABLE_KINDS, FaultPlan
 from ._ingest import BadLine, ImportReport
 from ._transport import InProcessTransport
 
@@ -36,10 +38,13 @@ __all__ = [
     "DEMO_END",
     "DEMO_START",
     "DEMO_TZ",
+    "FAULT_KINDS",
     "MAX_BODY_BYTES",
+    "RETRYABLE_KINDS",
     "Backend",
     "BackendResponse",
     "BadLine",
+    "FaultPlan",
     "ImportReport",
     "InProcessTransport",
     "create_app",

@@ -27,6 +27,8 @@ from ._store import Store
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._faults import FaultPlan, TransportFault
+
 logger = logging.getLogger("helicone_nb.backend")
 
 #: Organization every row of the store belongs to unless an import says otherwise.
@@ -40,11 +42,16 @@ _TAG_ROUTE = re.compile(r"^/v1/session/([^/]+)/tag$")
 
 @dataclass(frozen=True)
 class BackendResponse:
-    """What the handler answers: an HTTP status, headers and a JSON body."""
+    """What the handler answers: an HTTP status, headers and a JSON body.
+
+    ``fault`` is set only under a :class:`~._faults.FaultPlan`: the transport or server must
+    drop or stall this answer (see ``_faults``).
+    """
 
     status: int
     headers: dict[str, str] = field(default_factory=lambda: dict(_JSON_HEADERS))
     body: bytes = b""
+    fault: TransportFault | None = None
 
     def json(self) -> Any:
         """The body, parsed."""
@@ -82,6 +89,10 @@ class Backend:
         Keep the sorted rows of recent session queries so later pages of the same query are
         slices instead of new aggregations (invalidated by any write). False: every page
         re-aggregates, as Helicone does.
+    faults
+        A :class:`~helicone_nb.backend.FaultPlan`: inject HTTP errors, rate limits, dropped
+        connections, timeouts, truncated or misshapen bodies and shifting pages into the query
+        routes. Set ``backend.faults = None`` to stop.
 
     Examples
     --------
@@ -100,6 +111,7 @@ class Backend:
         organization_id: str = DEFAULT_ORGANIZATION_ID,
         delay_s: float = 0.0,
         result_cache: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
         if delay_s < 0:
             raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
@@ -108,6 +120,7 @@ class Backend:
         self.quirks = quirks
         self.organization_id = organization_id
         self.delay_s = delay_s
+        self.faults = faults
         self._result_cache = _engine.ResultCache() if result_cache else None
         self._routes: dict[tuple[str, str], Callable[[bytes], BackendResponse]] = {
             ("POST", "/v1/session/query"): self._sessions,
@@ -199,6 +212,16 @@ class Backend:
         """
         if self.delay_s:
             time.sleep(self.delay_s)
+        plan = self.faults
+        if plan is not None:
+            return plan.apply(
+                self, method, path, body, lambda: self._answer(method, path, headers, body)
+            )
+        return self._answer(method, path, headers, body)
+
+    def _answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> BackendResponse:
         try:
             return self._handle(method.upper(), path.split("?", 1)[0], headers, body)
         except ValidationFailed as exc:

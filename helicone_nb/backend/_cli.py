@@ -6,10 +6,13 @@ import argparse
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from ._demo import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START, MAX_REQUESTS, MIN_REQUESTS
+
+if TYPE_CHECKING:
+    from ._faults import FaultPlan
 
 
 def register(subparsers: Any) -> None:
@@ -44,6 +47,28 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--delay-ms", type=float, default=0.0, metavar="N", help="sleep N ms in every request"
+    )
+    serve.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="inject faults into this share of query requests, 0 to 1 (default 0: none)",
+    )
+    serve.add_argument(
+        "--fault-kinds",
+        default="retryable",
+        metavar="LIST",
+        help="comma-separated kinds: 500,502,503,504,429,drop,timeout,truncate,shape,shift, or "
+        "'retryable' (the first eight; default) or 'all'",
+    )
+    serve.add_argument("--fault-seed", type=int, default=0, metavar="N", help="fault seed (0)")
+    serve.add_argument(
+        "--fault-stall",
+        type=float,
+        default=31.0,
+        metavar="SECONDS",
+        help="how long a 'timeout' fault stalls (31: past the client's default 30 s timeout)",
     )
     serve.add_argument(
         "--log-level",
@@ -118,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
         "api_key": args.api_key,
         "quirks": args.quirks,
         "delay_s": args.delay_ms / 1000,
+        "faults": _fault_plan(args),
     }
     if args.db:
         if not Path(args.db).is_file():
@@ -133,18 +159,41 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         raise UsageError("say what to serve: --demo, or --db PATH (a store filled by 'import')")
     key = "only the key given with --api-key" if args.api_key else "any bearer key"
+    plan = backend.faults
+    faults = (
+        f", injecting faults into {plan.rate:.0%} of query requests "
+        f"({','.join(plan.kinds)}; seed {plan.seed})"
+        if plan is not None
+        else ""
+    )
     print(
         f"helicone-nb: serving {what}: {backend.request_count:,} requests, "
         f"{backend.session_count:,} sessions, on http://{args.host}:{args.port} "
-        f"(accepting {key}{', quirks mode' if args.quirks else ''}); Ctrl+C stops it.",
+        f"(accepting {key}{', quirks mode' if args.quirks else ''}{faults}); Ctrl+C stops it.",
         file=sys.stderr,
         flush=True,
     )
     try:
         serve(backend, args.host, args.port, log_level=args.log_level)
     finally:
+        if plan is not None:
+            print(f"helicone-nb: {plan.summary()}", file=sys.stderr, flush=True)
         backend.close()
     return 0
+
+
+def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:
+    """The FaultPlan that --faults, --fault-kinds, --fault-seed and --fault-stall ask for."""
+    from ._faults import FaultPlan
+
+    if not 0 <= args.faults <= 1:
+        raise UsageError(f"--faults is a share of requests from 0 to 1, got {args.faults}")
+    if args.faults == 0:
+        return None
+    try:
+        return FaultPlan(args.faults, args.fault_kinds, args.fault_seed, stall_s=args.fault_stall)
+    except ValueError as exc:
+        raise UsageError(f"--fault-kinds / --fault-stall: {exc}") from None
 
 
 def _import(args: argparse.Namespace) -> int:

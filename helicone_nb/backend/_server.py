@@ -5,10 +5,46 @@ Starlette and uvicorn are the ``server`` extra and are imported only here, lazil
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .._errors import require
-from ._backend import MAX_BODY_BYTES, Backend, _respond
+from ._backend import MAX_BODY_BYTES, Backend, BackendResponse, _respond
+
+#: What uvicorn logs when a response is cut off on purpose (an injected ``drop``).
+_INCOMPLETE = "ASGI callable returned without completing response."
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's error line for the responses a fault plan drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _INCOMPLETE
+
+
+def _dropped(answer: BackendResponse) -> Any:
+    """An ASGI response that sends the headers and half the body, then gives up.
+
+    Returning without finishing the body makes uvicorn close the connection: the client sees a
+    connection dropped mid-body.
+    """
+    from starlette.responses import Response
+
+    class Dropped(Response):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            headers = {**answer.headers, "content-length": str(len(answer.body))}
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            await send({"type": "http.response.start", "status": answer.status, "headers": raw})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": answer.body[: len(answer.body) // 2],
+                    "more_body": True,
+                }
+            )
+
+    return Dropped()
+
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 
@@ -18,8 +54,11 @@ def create_app(backend: Backend) -> Any:
 
     Each request runs in a worker thread, so a slow query or an injected delay does not hold
     up the other requests. Bodies over 10 MB are refused with 413 before they are read whole.
+    Under a fault plan (``Backend(faults=...)``), a ``timeout`` stalls the answer without holding
+    a thread and a ``drop`` sends half the body, then closes the connection.
     """
     require("starlette", "server")
+    import anyio
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
@@ -53,6 +92,11 @@ def create_app(backend: Backend) -> Any:
                     dict(request.headers),
                     b"".join(chunks),
                 )
+        if answer.fault is not None:
+            if answer.fault.kind == "timeout":
+                await anyio.sleep(answer.fault.stall_s)
+            elif answer.fault.kind == "drop":
+                return _dropped(answer)  # type: ignore[no-any-return]
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
@@ -74,4 +118,6 @@ def serve(
     """
     uvicorn = require("uvicorn", "server")
     uvicorn_kwargs.setdefault("log_level", "info")
+    if backend.faults is not None:
+        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     uvicorn.run(create_app(backend), host=host, port=port, **uvicorn_kwargs)
