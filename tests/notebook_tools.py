@@ -8,9 +8,10 @@ Storing outputs, from the repository root::
 Each notebook runs top to bottom in a fresh ``python3`` kernel of this interpreter, in the
 ``notebooks/`` folder, with the same environment as under ``pytest --nbval``: no
 ``HELICONE_API_KEY`` / ``HELICONE_BASE_URL`` (so the demo data), no progress bars, and an empty
-page cache of its own. Outputs are written back in place, without timing metadata or widget
-state, so that re-running an unchanged notebook leaves the file unchanged apart from the
-cells that are volatile by nature.
+page cache of its own. Outputs are written back in place, without timing metadata, widget state or
+widget views (a stored view without its state only shows an error; its text form stays), and with
+consecutive prints of a cell merged into one stream output, so that re-running an unchanged
+notebook leaves the file unchanged.
 
 Under ``pytest --nbval`` this module is a plugin (``-p tests.notebook_tools`` in pyproject's
 pytest options): nbval starts one kernel per notebook, which inherits ``os.environ`` as it is
@@ -83,8 +84,32 @@ def execute(path: Path, *, timeout: int = 600) -> float:
             client.execute()
             seconds = time.perf_counter() - started
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _stable_outputs(cell.outputs)
     nbformat.write(nb, path)
     return seconds
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _stable_outputs(outputs: list[Any]) -> list[Any]:
+    """Outputs without widget views, consecutive stream outputs of one stream merged."""
+    stable: list[Any] = []
+    for output in outputs:
+        output.get("data", {}).pop(WIDGET_VIEW, None)
+        previous = stable[-1] if stable else None
+        if (
+            output["output_type"] == "stream"
+            and previous is not None
+            and previous["output_type"] == "stream"
+            and previous["name"] == output["name"]
+        ):
+            previous["text"] += output["text"]
+        else:
+            stable.append(output)
+    return stable
 
 
 # -- the pytest plugin ---------------------------------------------------------------------------
