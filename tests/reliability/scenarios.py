@@ -12,9 +12,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import pickle
 import socket
+import subprocess
+import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -333,6 +337,46 @@ def _resume(
 
 
 # ------------------------------------------------------------------------------- servers
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def served(*args: str, log: Path) -> Iterator[str]:
+    """Run ``helicone-nb serve ARGS`` in a subprocess (output to ``log``); yield its URL."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HELICONE_API_KEY", "HELICONE_BASE_URL")
+    }
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["HELICONE_NB_CACHE_DIR"] = str(log.parent / "server-cache")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "helicone_nb.cli", "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited with {proc.returncode}: {log.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not start within 60 s")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def free_port() -> int:
