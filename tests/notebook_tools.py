@@ -40,13 +40,14 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def bundled_notebooks() -> list[Path]:
-    """The notebooks shipped to users: ``notebooks/NN-*.ipynb`` (``_``-prefixed ones are fixtures)."""
+    """The notebooks shipped to users, ``notebooks/NN-*.ipynb`` (``_*.ipynb`` are test fixtures)."""
     return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
 
 
 def notebook_environment(cache_dir: str) -> dict[str, str]:
     """``os.environ`` as notebook kernels see it under test: demo data, no progress bars."""
-    env = {k: v for k, v in os.environ.items() if k not in ("HELICONE_API_KEY", "HELICONE_BASE_URL")}
+    hidden = ("HELICONE_API_KEY", "HELICONE_BASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
     env["HELICONE_NB_PROGRESS"] = "0"
     env["HELICONE_NB_CACHE_DIR"] = cache_dir
     return env
@@ -70,19 +71,21 @@ def execute(path: Path, *, timeout: int = 600) -> float:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="helicone-nb-notebooks-") as cache_dir:
-        with _environment(notebook_environment(cache_dir)):
-            client = NotebookClient(
-                nb,
-                timeout=timeout,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(path.parent)}},
-                record_timing=False,
-                store_widget_state=False,
-            )
-            started = time.perf_counter()
-            client.execute()
-            seconds = time.perf_counter() - started
+    with (
+        tempfile.TemporaryDirectory(prefix="helicone-nb-notebooks-") as cache_dir,
+        _environment(notebook_environment(cache_dir)),
+    ):
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+            record_timing=False,
+            store_widget_state=False,
+        )
+        started = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - started
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type == "code":

@@ -215,7 +215,7 @@ def test_the_kernel_is_the_default_python3(notebook: dict[str, Any]) -> None:
 def test_markdown_explains_each_step(notebook: dict[str, Any]) -> None:
     run: list[str] = []  # the code cells since the last markdown cell
     for cell in notebook["cells"]:
-        run = run + [_source(cell)] if cell["cell_type"] == "code" else []
+        run = [*run, _source(cell)] if cell["cell_type"] == "code" else []
         assert len(run) <= 2, "three code cells without a word between them:\n" + run[0][:200]
 
 
