@@ -367,7 +367,7 @@ class Client(BaseClient):
     @staticmethod
     def _stats(plan: PagePlan, bar: _Progress, stats: _Stats, started: float) -> FetchStats:
         value = stats.value
-        value.pages = len(plan.pages)
+        value.pages = len(plan.ordered_frames())  # speculative pages past the end not counted
         value.cached_pages = bar.hits
         value.rows = bar.rows
         value.seconds = time.perf_counter() - started

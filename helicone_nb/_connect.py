@@ -63,8 +63,11 @@ def connect(
     backend = demo_backend(size, seed=demo_seed)
     if "base_url" in client_kwargs or "region" in client_kwargs:
         raise TypeError("base_url / region do not apply to the demo data")
+    from .backend._demo import GENERATOR_VERSION
+
     client = Client(
-        f"demo-{demo_seed}-{size}",
+        # the "key" names the demo data, so cached pages of another generator are never reused
+        f"demo-v{GENERATOR_VERSION}-{demo_seed}-{size}",
         base_url=DEMO_BASE_URL,
         transport=InProcessTransport(backend),
         **client_kwargs,
