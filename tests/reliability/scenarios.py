@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import pickle
+import random
 import socket
 import subprocess
 import sys
@@ -334,6 +335,43 @@ def _resume(
         problems.append(f"the re-run read past the cached count: pages {beyond}")
     c.close()
     return problems
+
+
+# ------------------------------------------------------------------------------- the demo
+
+#: A session query over the whole demo period.
+DEMO_BODY: dict[str, Any] = {
+    "search": "",
+    "timeFilter": {"startTimeUnixMs": 1748822400000, "endTimeUnixMs": 1756684800000},
+    "timezoneDifference": 0,
+    "filter": "all",
+}
+
+
+def demo_queries(rng: random.Random, session_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """100 varied queries on the demo data: pages, searches, counts, names, one session."""
+    names = ["support-chat", "code-review-agent", "research-agent", "email-drafter", "sql-copilot"]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(100):
+        kind = rng.randrange(6)
+        if kind == 0:
+            body = {**DEMO_BODY, "offset": rng.randrange(0, 300, 25), "limit": 25}
+            out.append(("/v1/session/query", body))
+        elif kind == 1:
+            body = {**DEMO_BODY, "search": rng.choice(["sup", "agent", "a_", "%"]), "limit": 100}
+            out.append(("/v1/session/query", body))
+        elif kind == 2:
+            flt = {"request_response_rmt": {"model": {"equals": rng.choice(["gpt-4o", "x"])}}}
+            out.append(("/v1/session/count", {**DEMO_BODY, "filter": flt}))
+        elif kind == 3:
+            out.append(("/v1/session/query", {**DEMO_BODY, "nameEquals": rng.choice(names)}))
+        elif kind == 4:
+            sid = rng.choice(session_ids)
+            flt = {"request_response_rmt": {"properties": {"Helicone-Session-Id": {"equals": sid}}}}
+            out.append(("/v1/request/query-clickhouse", {"filter": flt, "limit": 100}))
+        else:
+            out.append(("/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0}))
+    return out
 
 
 # ------------------------------------------------------------------------------- servers

@@ -21,15 +21,9 @@ from helicone_nb.cli import build_parser, main
 
 from . import injection
 from .conftest import DEMO_REQUESTS, Server
-from .scenarios import KEY, uvicorn_thread
+from .scenarios import DEMO_BODY, KEY, demo_queries, uvicorn_thread
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
-DEMO_BODY = {
-    "search": "",
-    "timeFilter": {"startTimeUnixMs": 1748822400000, "endTimeUnixMs": 1756684800000},
-    "timezoneDifference": 0,
-    "filter": "all",
-}
 
 
 # ------------------------------------------------------------------------------- loopback
@@ -221,36 +215,11 @@ def test_the_injection_corpus_through_the_client_and_http(
 # ------------------------------------------------------------------------------- concurrency
 
 
-def _queries(rng: random.Random, session_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    names = ["support-chat", "code-review-agent", "research-agent", "email-drafter", "sql-copilot"]
-    out: list[tuple[str, dict[str, Any]]] = []
-    for _ in range(100):
-        kind = rng.randrange(6)
-        if kind == 0:
-            body = {**DEMO_BODY, "offset": rng.randrange(0, 300, 25), "limit": 25}
-            out.append(("/v1/session/query", body))
-        elif kind == 1:
-            body = {**DEMO_BODY, "search": rng.choice(["sup", "agent", "a_", "%"]), "limit": 100}
-            out.append(("/v1/session/query", body))
-        elif kind == 2:
-            flt = {"request_response_rmt": {"model": {"equals": rng.choice(["gpt-4o", "x"])}}}
-            out.append(("/v1/session/count", {**DEMO_BODY, "filter": flt}))
-        elif kind == 3:
-            out.append(("/v1/session/query", {**DEMO_BODY, "nameEquals": rng.choice(names)}))
-        elif kind == 4:
-            sid = rng.choice(session_ids)
-            flt = {"request_response_rmt": {"properties": {"Helicone-Session-Id": {"equals": sid}}}}
-            out.append(("/v1/request/query-clickhouse", {"filter": flt, "limit": 100}))
-        else:
-            out.append(("/v1/session/name/query", {"nameContains": "", "timezoneDifference": 0}))
-    return out
-
-
 def test_eight_clients_times_a_hundred_queries_all_answered_correctly(server: Server) -> None:
     reference = demo_backend(DEMO_REQUESTS, api_key=KEY)  # the same data as the server's
     first = reference.handle("POST", "/v1/session/query", AUTH, json.dumps(DEMO_BODY).encode())
     session_ids = [r["session_id"] for r in first.json()["data"]]
-    plans = [_queries(random.Random(seed), session_ids) for seed in range(8)]
+    plans = [demo_queries(random.Random(seed), session_ids) for seed in range(8)]
     expected = [
         [reference.handle("POST", p, AUTH, json.dumps(b).encode()).body for p, b in plan]
         for plan in plans
