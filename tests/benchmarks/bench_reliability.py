@@ -52,7 +52,7 @@ _SIZES: dict[str, dict[str, int]] = {
         "pulls": 100,
         "pulls_proposed": 100,
         "per_kind": 10,
-        "fuzz": 20_000,
+        "fuzz": 10_000,
         "injection": 0,  # 0: every probe
         "clients": 8,
         "queries": 100,
