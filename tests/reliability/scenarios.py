@@ -186,15 +186,14 @@ def cache_problems(directory: Path) -> list[str]:
     """
     problems: list[str] = []
     cache = PageCache(directory, clock=lambda: dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    # A read-ahead page past the end can still be in flight when a pull returns (its thread
-    # finishes in the background; report: client diff 6); its temporary file is renamed
-    # into place within moments. A temporary file that stays is a leftover.
-    deadline = time.monotonic() + 5
-    while any(Path(directory).rglob(".tmp-*")) and time.monotonic() < deadline:
-        time.sleep(0.05)
     for path in sorted(Path(directory).rglob("*.page")):
         if path.name.startswith(".tmp-"):
-            problems.append(f"{path.name}: a temporary file was left behind")
+            # A read-ahead page past the end can still be in flight, and retrying, seconds
+            # after a pull returned (report: client diff 6): a fresh temporary file is a write
+            # under way, renamed into place in a moment. One that stays is a leftover.
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - path.stat().st_mtime > 30:
+                    problems.append(f"{path.name}: a temporary file was left behind")
             continue
         try:
             fmt, _, _ = pickle.loads(path.read_bytes())
