@@ -86,7 +86,7 @@ class RetryPolicy:
     request waits more than ``max_total`` seconds in all; past that the error is raised.
     """
 
-    max_retries: int = 4
+    max_retries: int = 6
     backoff: float = 0.5
     max_backoff: float = 30.0
     max_total: float = 120.0
@@ -136,10 +136,10 @@ def _redact(api_key: str) -> str:
 
 @dataclass
 class PagePlan:
-    """Which pages to fetch next: all pages a known count implies, else read ahead (bounded
-    by ``concurrency`` pages in flight) until a short page. The count request runs beside the
-    first pages and takes no page slot. Pure bookkeeping: drivers ask :meth:`next_offsets`,
-    fetch, and :meth:`add` each page.
+    """Which pages to fetch next: all pages a known count implies (page 0 runs beside the
+    count request), else, when the count does not answer, read ahead (bounded by
+    ``concurrency`` pages in flight) until a short page. Pure bookkeeping: drivers ask
+    :meth:`next_offsets`, fetch, and :meth:`add` each page.
     """
 
     page_size: int
@@ -149,6 +149,9 @@ class PagePlan:
     pages: dict[int, pd.DataFrame] = field(default_factory=dict)
     requested: set[int] = field(default_factory=set)
     short_at: int | None = None  # offset of the first page that came back short
+    #: a count request is in flight: only page 0 meanwhile (every request counts against
+    #: Helicone's rate limit, so pages are planned from the count, not guessed)
+    count_pending: bool = False
 
     def limit(self) -> int | None:
         """First offset that is certainly not needed, if known yet."""
@@ -171,6 +174,8 @@ class PagePlan:
             if offset not in self.requested:
                 certain = self.count is not None and offset < self.count
                 if not certain:
+                    if self.count_pending and offset > 0:
+                        break
                     if self.count is not None and not all(
                         o in self.pages for o in range(0, self.count, self.page_size)
                     ):
@@ -646,6 +651,8 @@ class BaseClient:
         if not isinstance(data, dict) or "count" not in data:
             raise ResponseFormatError(f"/v1/session/count returned {_preview(data)}")
         try:
+            if isinstance(data["count"], bool):
+                raise TypeError("a boolean is not a count")
             value = float(data["count"])
         except (TypeError, ValueError):
             raise ResponseFormatError("/v1/session/count: 'count' is not a number") from None
@@ -687,12 +694,18 @@ class BaseClient:
         if query.kind == "sessions":
             fetched = len(frame)
             frame = _frames.dedupe_sessions(frame)
-            if plan.count is not None and query.max_rows is None and len(frame) != plan.count:
+            duplicates = fetched - len(frame)
+            mismatch = (
+                plan.count is not None and query.max_rows is None and len(frame) != plan.count
+            )
+            if mismatch or duplicates:
+                # a row seen twice proves rows moved down between requests: others may be missed
+                counted = f"Helicone counted {plan.count:,} sessions but " if mismatch else ""
                 warnings.warn(
-                    f"Helicone counted {plan.count:,} sessions but {len(frame):,} were fetched "
-                    f"({fetched - len(frame):,} duplicates removed): traffic inside the window "
-                    "moved rows between pages. Use a window that ended over an hour ago for "
-                    "exact, stable results.",
+                    f"{counted}{len(frame):,} were fetched ({duplicates:,} duplicates removed): "
+                    "traffic inside the window moved rows between pages, so some sessions may "
+                    "be missing. Use a window that ended over an hour ago for exact, stable "
+                    "results.",
                     InconsistentPagesWarning,
                     stacklevel=4,
                 )

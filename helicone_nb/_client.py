@@ -57,13 +57,21 @@ class FetchStats:
 
 
 class _Stats:
+    """Per-call state shared with the page workers: counters, and the signal to stop."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.value = FetchStats()
+        #: set when the call has returned or failed: read-ahead pages still running give up
+        self.stop = threading.Event()
 
     def request(self) -> None:
         with self.lock:
             self.value.requests += 1
+
+
+class _Abandoned(Exception):
+    """A page task noticed that its call has already returned (never leaves the client)."""
 
 
 class Client(BaseClient):
@@ -127,8 +135,14 @@ class Client(BaseClient):
         try:
             step = next(flow)
             while True:
+                if stats is not None and stats.stop.is_set():
+                    flow.close()
+                    raise _Abandoned
                 if isinstance(step, float):
-                    time.sleep(step)
+                    if stats is not None:
+                        stats.stop.wait(step)
+                    else:
+                        time.sleep(step)
                     step = flow.send(None)
                     continue
                 if stats is not None:
@@ -322,6 +336,7 @@ class Client(BaseClient):
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 futures[counter.submit(self._count_task, query, stats, cache)] = None
+                plan.count_pending = True
             # the count is waited for even when the pages are done: it is cached for resumes
             while not plan.done() or None in futures.values():
                 pages_in_flight = sum(k is not None for k in futures.values())
@@ -347,6 +362,7 @@ class Client(BaseClient):
                         self._apply(plan, bar, futures[fut], fut.result())
             raise self._incomplete(query, plan, tz, exc) from exc
         finally:
+            stats.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             counter.shutdown(wait=False, cancel_futures=True)
             bar.close()
@@ -356,6 +372,7 @@ class Client(BaseClient):
     @staticmethod
     def _apply(plan: PagePlan, bar: _Progress, key: int | None, result: Any) -> None:
         if key is None:
+            plan.count_pending = False
             if result is not None:
                 plan.count = result
                 bar.set_total(max(1, -(-result // plan.page_size)))
@@ -567,6 +584,7 @@ class AsyncClient(BaseClient):
         try:
             if not plan.done() and query.count_body is not None and not warm:
                 tasks[asyncio.ensure_future(self._count_task(query, stats, cache))] = None
+                plan.count_pending = True
             while not plan.done() or None in tasks.values():
                 pages_in_flight = sum(k is not None for k in tasks.values())
                 for offset in plan.next_offsets(in_flight=pages_in_flight):

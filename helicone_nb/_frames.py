@@ -9,6 +9,7 @@ Conversion is column-wise and vectorised: a page of 1000 rows must not cost more
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -101,11 +102,27 @@ def _column(rows: Sequence[Mapping[str, Any]], field: str) -> list[Any]:
         raise ResponseFormatError("session rows must be JSON objects") from None
 
 
+_NUMERIC_TYPES = {int, float, str, type(None)}
+
+
+def _timestamps(values: list[Any], field: str, shift_minutes: float, tz: _dt.tzinfo | str) -> Any:
+    if not set(map(type, values)) <= {str}:  # numbers would be read as epochs
+        raise ResponseFormatError(f"field {field!r} holds a value that is not a timestamp")
+    try:
+        return parse_server_timestamps(values, shift_minutes=shift_minutes, tz=tz).as_unit("ns")
+    except (ValueError, TypeError):
+        raise ResponseFormatError(
+            f"field {field!r} holds a value that is not a timestamp"
+        ) from None
+
+
 def _numeric(values: list[Any], field: str, dtype: str) -> Any:
     """Numbers (or numeric strings, or None) -> float64 ndarray or a nullable Int64 array."""
     import numpy as np
     import pandas as pd
 
+    if not set(map(type, values)) <= _NUMERIC_TYPES:  # True would silently read as 1
+        raise ResponseFormatError(f"field {field!r} holds a value that is not a number")
     try:
         arr = np.array(values, dtype=np.float64)  # also parses "7" (64-bit counts as strings)
     except (ValueError, TypeError):
@@ -148,23 +165,17 @@ def sessions_frame(
     data["session_id"] = _strings(cols["session_id"], "session_id")
     data["session_name"] = _strings(cols["session_name"], "session_name")
     for field in ("created_at", "latest_request_created_at"):
-        try:
-            data[field] = parse_server_timestamps(
-                cols[field], shift_minutes=shift_minutes, tz=tz
-            ).as_unit("ns")
-        except (ValueError, TypeError):
-            raise ResponseFormatError(
-                f"field {field!r} holds a value that is not a timestamp"
-            ) from None
-    data["duration_s"] = (
-        data["latest_request_created_at"].asi8 - data["created_at"].asi8
-    ) / 1e9
+        data[field] = _timestamps(cols[field], field, shift_minutes, tz)
+
+    data["duration_s"] = (data["latest_request_created_at"].asi8 - data["created_at"].asi8) / 1e9
     for field, (dtype, _) in SESSION_SCHEMA.items():
         if dtype in ("float64", "Int64") and field in cols:
             data[field] = _numeric(cols[field], field, dtype)
     user_ids = cols["user_ids"]
-    if not set(map(type, user_ids)) <= {list}:
-        raise ResponseFormatError("field 'user_ids' must be a list in every row")
+    if not set(map(type, user_ids)) <= {list} or not set(
+        map(type, itertools.chain.from_iterable(user_ids))
+    ) <= {str}:
+        raise ResponseFormatError("field 'user_ids' must be a list of strings in every row")
     data["user_ids"] = [[u for u in ids if u] if "" in ids else ids for ids in user_ids]
     return pd.DataFrame(
         {col: _values(data[col]) for col in SESSION_SCHEMA},
@@ -214,9 +225,14 @@ def requests_frame(
     if not rows:
         return empty_frame(REQUEST_SCHEMA, tz)
     try:
-        props = [dict(r.get("request_properties") or r.get("properties") or {}) for r in rows]
+        props = [r.get("request_properties") or r.get("properties") or {} for r in rows]
+        if not set(map(type, props)) <= {dict}:
+            raise ResponseFormatError("request_properties must be an object of strings")
+        ids = [r["request_id"] for r in rows]
+        if not set(map(type, ids)) <= {str}:
+            raise ResponseFormatError("field 'request_id' must be a string in every row")
         data: dict[str, Any] = {
-            "request_id": [str(r["request_id"]) for r in rows],
+            "request_id": ids,
             "session_id": [p.get("Helicone-Session-Id", "") for p in props],
             "session_name": [p.get("Helicone-Session-Name", "") for p in props],
             "session_path": [p.get("Helicone-Session-Path", "/") or "/" for p in props],
@@ -229,14 +245,7 @@ def requests_frame(
         raise ResponseFormatError(f"a request row has no {exc.args[0]!r} field") from None
     except (TypeError, AttributeError):
         raise ResponseFormatError("request rows must be JSON objects") from None
-    try:
-        data["created_at"] = parse_server_timestamps(
-            pd.Index(created, dtype=object), shift_minutes=0, tz=tz
-        ).as_unit("ns")
-    except (ValueError, TypeError):
-        raise ResponseFormatError(
-            "request_created_at holds a value that is not a timestamp"
-        ) from None
+    data["created_at"] = _timestamps(created, "request_created_at", 0, tz)
     numeric = {
         "status": "response_status",
         "latency_ms": "delay_ms",

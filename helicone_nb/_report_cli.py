@@ -73,6 +73,12 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
                         help="stop after N sessions (the newest)")
 
 
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
 def _connect(args: argparse.Namespace) -> tuple[Any, bool]:
     """(client, is_demo)."""
     import helicone_nb
@@ -156,22 +162,25 @@ def run_report(args: argparse.Namespace) -> int:
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name such as report.html")
     client, demo = _connect(args)
-    start, end, tz = _window(args, client, demo)
-    result = report._build(client, start, end, tz=tz, title=args.title, top=args.top,
-                           drill_down=not args.no_drilldown, **_fetch_options(args))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(result.html, encoding="utf-8")
-    s = result.summary.iloc[0]
-    window = report._window_text(start, end, tz)
-    print(target)
-    print(f"{int(s['sessions']):,} sessions, {int(s['requests']):,} requests, "
-          f"{report._money(s['total_cost'])} from {window} ({tz})"
-          + (" [demo data]" if demo else ""))
-    if not result.plots_drawn:
-        print("helicone-nb: matplotlib is not installed, so the report has no plots; "
-              "pip install 'helicone_nb[notebook]'", file=sys.stderr)
-    _empty_demo_hint(client, demo, int(s["sessions"]))
-    return 0
+    try:
+        start, end, tz = _window(args, client, demo)
+        result = report._build(client, start, end, tz=tz, title=args.title, top=args.top,
+                               drill_down=not args.no_drilldown, **_fetch_options(args))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.html, encoding="utf-8")
+        s = result.summary.iloc[0]
+        window = report._window_text(start, end, tz)
+        print(target)
+        print(f"{int(s['sessions']):,} sessions, {int(s['requests']):,} requests, "
+              f"{report._money(s['total_cost'])} from {window} ({tz})"
+              + (" [demo data]" if demo else ""))
+        if not result.plots_drawn:
+            print("helicone-nb: matplotlib is not installed, so the report has no plots; "
+                  "pip install 'helicone_nb[notebook]'", file=sys.stderr)
+        _empty_demo_hint(client, demo, int(s["sessions"]))
+        return 0
+    finally:
+        _close(client)
 
 
 def _export_format(path: Path) -> str:
@@ -212,18 +221,21 @@ def run_sessions(args: argparse.Namespace) -> int:
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name such as sessions.csv")
     client, demo = _connect(args)
-    start, end, tz = _window(args, client, demo)
-    df = client.fetch_sessions(
-        start, end, tz=tz,
-        **{k: v for k, v in _fetch_options(args).items() if v not in (None, "")},
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_sessions(df, target)
-    from . import report
+    try:
+        start, end, tz = _window(args, client, demo)
+        df = client.fetch_sessions(
+            start, end, tz=tz,
+            **{k: v for k, v in _fetch_options(args).items() if v not in (None, "")},
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_sessions(df, target)
+        from . import report
 
-    print(target)
-    print(f"{len(df):,} sessions, {len(df.columns)} columns, "
-          f"{report._money(float(df['total_cost'].sum()))} in total, from "
-          f"{report._window_text(start, end, tz)} ({tz})" + (" [demo data]" if demo else ""))
-    _empty_demo_hint(client, demo, len(df))
-    return 0
+        print(target)
+        print(f"{len(df):,} sessions, {len(df.columns)} columns, "
+              f"{report._money(float(df['total_cost'].sum()))} in total, from "
+              f"{report._window_text(start, end, tz)} ({tz})" + (" [demo data]" if demo else ""))
+        _empty_demo_hint(client, demo, len(df))
+        return 0
+    finally:
+        _close(client)

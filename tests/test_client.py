@@ -200,7 +200,8 @@ def test_rows_are_deduplicated_on_id_and_name() -> None:
     rows = [session_row(i) for i in range(5)]
     rows += [session_row(4), session_row(4, name="other")]  # shifted into the next page
     fake = FakeHelicone(rows, count=False)
-    df = make(fake, page_size=5).fetch_sessions(*WINDOW)
+    with pytest.warns(hnb.InconsistentPagesWarning, match="1 duplicates removed"):
+        df = make(fake, page_size=5).fetch_sessions(*WINDOW)
     assert len(df) == 6
     assert df[df.session_id == "sess-00004"]["session_name"].tolist() == ["support-chat", "other"]
 

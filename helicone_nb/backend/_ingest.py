@@ -283,13 +283,14 @@ def ingest_frame(store: Store, frame: pd.DataFrame, organization_id: str) -> int
     """
     present = set(frame.columns)
     select: list[str] = []
-    params: dict[str, str] = {"org": organization_id}
+    params: dict[str, str] = {}
     for col in SOURCE_COLUMNS:
         if col == "properties":
             continue
         if col in present:
             select.append(f"{quote_ident(col)} AS {col}")
         elif col == "organization_id":
+            params["org"] = organization_id  # only when used: DuckDB refuses unused parameters
             select.append("$org AS organization_id")
         else:
             m = _DEFAULT_RE.search(COLUMNS[col])

@@ -1,8 +1,7 @@
-"""What the reliability work found in the client and the backend, as tests that fail until fixed.
+"""What the reliability work found in the client and the backend, kept as regression tests.
 
-Each test is marked ``xfail(strict=True)`` with the number of its diff in the reliability
-report; once the diff is applied the test passes, strict xfail turns that into a failure, and
-the marker must go. (The misshapen-body findings are in ``test_shapes.py``: diff 1.)
+Each was a failing (strict xfail) test first; all are fixed. (The misshapen-body findings are
+in ``test_shapes.py``.)
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from .scenarios import KEY, WINDOW
 FAST = RetryPolicy(max_retries=3, backoff=0.001, max_backoff=0.002)
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 2: RetryPolicy(max_retries=4) by default")
 def test_the_default_retries_make_a_20_page_pull_at_30_percent_faults_reliable() -> None:
     """At 30 % faults a page fails when all its attempts fail: 0.3 ** attempts.
 
@@ -37,7 +35,6 @@ def test_the_default_retries_make_a_20_page_pull_at_30_percent_faults_reliable()
     assert (1 - 0.3**attempts) ** 20 >= 0.995
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 3: the report command never closes its client")
 def test_the_report_and_sessions_commands_close_their_connections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -53,7 +50,6 @@ def test_the_report_and_sessions_commands_close_their_connections(
     assert closed
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 4: duplicates alone do not warn")
 def test_rows_moved_between_pages_are_warned_about_even_when_the_numbers_agree() -> None:
     """A row seen twice proves rows moved down between requests: some may have been missed."""
     rows = [session_row(i) for i in range(5)] + [session_row(4)]  # one row moved down a page
@@ -63,7 +59,6 @@ def test_rows_moved_between_pages_are_warned_about_even_when_the_numbers_agree()
         c.fetch_sessions(*WINDOW)
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 5: read-ahead before the count arrives")
 def test_a_one_page_result_costs_two_requests() -> None:
     """Page 0 and the count: Helicone's rate limit is 1,000 requests per 5 minutes."""
     fake = FakeHelicone([session_row(i) for i in range(10)])
@@ -72,7 +67,6 @@ def test_a_one_page_result_costs_two_requests() -> None:
     assert len(fake.requests) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 6: abandoned read-ahead pages keep going")
 def test_read_ahead_pages_send_nothing_after_the_call_returns() -> None:
     fake = FakeHelicone([session_row(i) for i in range(150)], count=False)
 
@@ -91,7 +85,6 @@ def test_read_ahead_pages_send_nothing_after_the_call_returns() -> None:
         assert len(fake.requests) == sent
 
 
-@pytest.mark.xfail(strict=True, reason="report diff 7: ingest_frame with an organization_id column")
 def test_ingest_frame_takes_an_organization_id_column() -> None:
     from helicone_nb.backend import Backend
 

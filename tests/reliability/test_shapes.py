@@ -26,47 +26,12 @@ from .scenarios import KEY, WINDOW, frame_difference, sessions_backend
 
 NO_RETRY = RetryPolicy(max_retries=0)
 
-#: (route, field, value) the client accepts today without an error although the value has the
-#: wrong type; each gives a different frame, which the page cache then keeps. The fix is in the
-#: reliability report (client diff 1); remove an entry when its test starts to pass.
-KNOWN_CLIENT_BUGS = {
-    (SESSIONS_ROUTE, "total_cost", "True"),
-    (SESSIONS_ROUTE, "total_requests", "True"),
-    (SESSIONS_ROUTE, "prompt_tokens", "True"),
-    (SESSIONS_ROUTE, "completion_tokens", "True"),
-    (SESSIONS_ROUTE, "total_tokens", "True"),
-    (SESSIONS_ROUTE, "avg_latency", "True"),
-    (SESSIONS_ROUTE, "user_ids", "[1, 2]"),
-    # numbers as timestamps: pandas warns it will read them as epochs in a future version
-    (SESSIONS_ROUTE, "created_at", "1735689600000"),
-    (SESSIONS_ROUTE, "latest_request_created_at", "1735689600000"),
-    (REQUESTS_ROUTE, "request_created_at", "1735689600000"),
-    (REQUESTS_ROUTE, "request_id", "{'id': 1}"),
-    (REQUESTS_ROUTE, "request_id", "['r']"),
-    (REQUESTS_ROUTE, "request_properties", "'x'"),
-    (REQUESTS_ROUTE, "request_properties", "['ab']"),
-    (REQUESTS_ROUTE, "delay_ms", "True"),
-    (REQUESTS_ROUTE, "cost", "True"),
-    (COUNT_ROUTE, "count", "True"),
-}
-
-
 def _cases() -> list[Any]:
     cases = []
     for route, fields in _WRONG.items():
         for name, values in fields.items():
             for value in values:
-                marks = []
-                if (route, name, repr(value)) in KNOWN_CLIENT_BUGS:
-                    marks.append(
-                        pytest.mark.xfail(
-                            strict=True,
-                            reason="the client accepts this wrong type (report: diff 1)",
-                        )
-                    )
-                cases.append(
-                    pytest.param(route, name, value, marks=marks, id=f"{route}-{name}-{value!r}")
-                )
+                cases.append(pytest.param(route, name, value, id=f"{route}-{name}-{value!r}"))
     return cases
 
 
