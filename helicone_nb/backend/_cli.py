@@ -173,11 +173,14 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    try:
-        serve(backend, args.host, args.port, log_level=args.log_level)
-    finally:
+
+    def summary() -> None:
         if plan is not None:
             print(f"helicone-nb: {plan.summary()}", file=sys.stderr, flush=True)
+
+    try:
+        serve(backend, args.host, args.port, on_shutdown=summary, log_level=args.log_level)
+    finally:
         backend.close()
     return 0
 

@@ -5,7 +5,9 @@ Starlette and uvicorn are the ``server`` extra and are imported only here, lazil
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .._errors import require
@@ -49,13 +51,14 @@ def _dropped(answer: BackendResponse) -> Any:
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 
 
-def create_app(backend: Backend) -> Any:
+def create_app(backend: Backend, *, on_shutdown: Callable[[], None] | None = None) -> Any:
     """The ASGI app serving ``backend`` (every path goes through :meth:`Backend.handle`).
 
     Each request runs in a worker thread, so a slow query or an injected delay does not hold
     up the other requests. Bodies over 10 MB are refused with 413 before they are read whole.
     Under a fault plan (``Backend(faults=...)``), a ``timeout`` stalls the answer without holding
-    a thread and a ``drop`` sends half the body, then closes the connection.
+    a thread and a ``drop`` sends half the body, then closes the connection. ``on_shutdown``
+    runs when the server shuts down (also on SIGTERM, where uvicorn ends the process after it).
     """
     require("starlette", "server")
     import anyio
@@ -99,11 +102,22 @@ def create_app(backend: Backend) -> Any:
                 return _dropped(answer)  # type: ignore[no-any-return]
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)], lifespan=lifespan)
 
 
 def serve(
-    backend: Backend, host: str = "127.0.0.1", port: int = 8585, **uvicorn_kwargs: Any
+    backend: Backend,
+    host: str = "127.0.0.1",
+    port: int = 8585,
+    *,
+    on_shutdown: Callable[[], None] | None = None,
+    **uvicorn_kwargs: Any,
 ) -> None:
     """Serve ``backend`` over HTTP until interrupted (blocking).
 
@@ -113,6 +127,8 @@ def serve(
         The backend to serve.
     host, port
         Where to listen; loopback by default.
+    on_shutdown
+        Called when the server shuts down (Ctrl+C or SIGTERM).
     **uvicorn_kwargs
         Passed to ``uvicorn.run`` (e.g. ``log_level="warning"``).
     """
@@ -120,4 +136,5 @@ def serve(
     uvicorn_kwargs.setdefault("log_level", "info")
     if backend.faults is not None:
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    uvicorn.run(create_app(backend), host=host, port=port, **uvicorn_kwargs)
+    app = create_app(backend, on_shutdown=on_shutdown)
+    uvicorn.run(app, host=host, port=port, **uvicorn_kwargs)

@@ -36,6 +36,7 @@ def fake_serve(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def serve(backend: Backend, host: str, port: int, **kwargs: Any) -> None:
         calls.append({"host": host, "port": port, "faults": backend.faults, **kwargs})
+        kwargs["on_shutdown"]()
 
     monkeypatch.setattr("helicone_nb.backend._server.serve", serve)
     return calls
