@@ -26,6 +26,7 @@ from .scenarios import KEY, WINDOW, frame_difference, sessions_backend
 
 NO_RETRY = RetryPolicy(max_retries=0)
 
+
 def _cases() -> list[Any]:
     cases = []
     for route, fields in _WRONG.items():
