@@ -42,9 +42,10 @@ WINDOW = ("2025-02-28T00:00:00Z", "2025-03-10T00:00:00Z")
 FIRST = pd.Timestamp("2025-03-01T00:00:00")
 
 #: The client's default RetryPolicy with a smaller backoff, for speed only. The number of
-#: attempts is max_retries + 1 = 5 either way: max_total (120 s) is the only other limit, and
-#: the default's worst case, 0.5 + 1 + 2 + 4 s of backoff plus four Retry-After waits of at most
-#: 1 s, stays far below it, so a smaller backoff never changes how many retries happen.
+#: attempts is max_retries + 1 = 7 either way: max_total (120 s) is the only other limit, and
+#: the default's worst case, 0.5 + 1 + 2 + 4 + 8 + 16 s of backoff plus six Retry-After waits of
+#: at most 1 s (37.5 s), stays far below it, so a smaller backoff never changes how many
+#: retries happen.
 FAST_DEFAULT = RetryPolicy(backoff=0.01)
 
 #: What a pull that gives up raises, per kind of fault: (exception type, text in its message).
