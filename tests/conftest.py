@@ -10,7 +10,9 @@ os.environ["HELICONE_NB_PROGRESS"] = "0"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No test sees the developer's key, base URL or cache."""
     for var in ("HELICONE_API_KEY", "HELICONE_BASE_URL"):
         monkeypatch.delenv(var, raising=False)

@@ -71,8 +71,13 @@ class FakeHelicone:
         if path == "/v1/session/count":
             if not self.count_enabled:
                 return httpx.Response(500, json={"data": None, "error": "count failed"})
-            data = {"count": len(self.rows), "total_cost": 1.0, "avg_cost": 0.1,
-                    "avg_latency": 10.0, "avg_requests": 2.0}
+            data = {
+                "count": len(self.rows),
+                "total_cost": 1.0,
+                "avg_cost": 0.1,
+                "avg_latency": 10.0,
+                "avg_requests": 2.0,
+            }
             return httpx.Response(200, json={"data": data, "error": None})
         if path == "/v1/session/query":
             offset, limit = body.get("offset", 0), body.get("limit", 50)
@@ -87,8 +92,14 @@ class FakeHelicone:
         if path == "/v1/session/name/query":
             names = sorted({r["session_name"] for r in self.rows})
             data = [
-                {"name": n, "created_at": "2025-01-01T00:00:00Z", "last_used": "2025-01-02 10:00:00",
-                 "first_used": "2025-01-01T00:00:00Z", "session_count": "3", "avg_latency": 12.5}
+                {
+                    "name": n,
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "last_used": "2025-01-02 10:00:00",
+                    "first_used": "2025-01-01T00:00:00Z",
+                    "session_count": "3",
+                    "avg_latency": 12.5,
+                }
                 for n in names
             ]
             return httpx.Response(200, json={"data": data, "error": None})

@@ -24,7 +24,8 @@ _values = {
         st.integers(-(10**6), 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
     ),
     "timestamp": st.datetimes(
-        min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime(2100, 1, 1),
         timezones=st.just(dt.UTC),
     ).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)),
     "boolean": st.booleans(),

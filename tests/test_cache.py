@@ -17,7 +17,7 @@ import pytest
 import helicone_nb as hnb
 from helicone_nb import IncompleteFetchError, PageCache, RetryPolicy
 
-from .fakes import FakeHelicone, session_row, status
+from .fakes import FakeHelicone, session_row
 
 KEY = "sk-helicone-cache-secret-abcdef"
 FAST = RetryPolicy(max_retries=1, backoff=0.001, max_backoff=0.002)
@@ -131,10 +131,14 @@ def test_freshness_settled_windows_are_kept_recent_ones_expire(cache_dir: Path) 
 
 def test_expiry_boundary_uses_settle_time(cache_dir: Path) -> None:
     now = dt.datetime(2025, 1, 10, 12, 0, tzinfo=dt.UTC)
-    cache = PageCache(cache_dir, clock=Clock(now), settle=dt.timedelta(hours=1),
-                      ttl=dt.timedelta(minutes=5))
+    cache = PageCache(
+        cache_dir, clock=Clock(now), settle=dt.timedelta(hours=1), ttl=dt.timedelta(minutes=5)
+    )
     assert cache.expiry_for(now - dt.timedelta(minutes=61)) is None
-    assert cache.expiry_for(now - dt.timedelta(minutes=59)) == (now + dt.timedelta(minutes=5)).timestamp()
+    assert (
+        cache.expiry_for(now - dt.timedelta(minutes=59))
+        == (now + dt.timedelta(minutes=5)).timestamp()
+    )
 
 
 def test_info_and_clear(cache_dir: Path) -> None:

@@ -97,9 +97,12 @@ def test_bad_arguments_fail_before_any_request() -> None:
         client.fetch_sessions("2025-01-02", "2025-01-01")
     with pytest.raises(FilterError, match="EVERYTHING"):
         client.fetch_sessions(
-            *WINDOW, filter={"left": {"request_response_rmt": {"model": {"equals": "a"}}},
-                             "operator": "or",
-                             "right": {"sessions_request_response_rmt": {"session_total_cost": {"gt": 1}}}}
+            *WINDOW,
+            filter={
+                "left": {"request_response_rmt": {"model": {"equals": "a"}}},
+                "operator": "or",
+                "right": {"sessions_request_response_rmt": {"session_total_cost": {"gt": 1}}},
+            },
         )
     with pytest.raises(UsageError, match="search must be a string"):
         client.fetch_sessions(*WINDOW, search=5)  # type: ignore[arg-type]
@@ -120,7 +123,11 @@ def test_bad_arguments_fail_before_any_request() -> None:
 def test_body_carries_window_search_name_filter() -> None:
     fake = FakeHelicone()
     make(fake).fetch_sessions(
-        "2025-01-01", "2025-01-02", tz="Europe/Berlin", search="support", name="support-chat",
+        "2025-01-01",
+        "2025-01-02",
+        tz="Europe/Berlin",
+        search="support",
+        name="support-chat",
         filter=(hnb.request.model == "gpt-4o") & (hnb.session.total_cost > 0.5),
     )
     body = fake.bodies()[0]
@@ -225,9 +232,17 @@ def test_max_sessions_caps_rows_and_requests() -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [status(502), status(503), status(504), status(500, {"data": None, "error": "boom"}),
-     status(429, {"error": "Too many requests, please try again later."}),
-     drop, timeout, connect_error, raw(200, b'{"data": [{"session_id": "tru')],
+    [
+        status(502),
+        status(503),
+        status(504),
+        status(500, {"data": None, "error": "boom"}),
+        status(429, {"error": "Too many requests, please try again later."}),
+        drop,
+        timeout,
+        connect_error,
+        raw(200, b'{"data": [{"session_id": "tru'),
+    ],
     ids=["502", "503", "504", "500", "429", "dropped", "timeout", "connect", "truncated"],
 )
 def test_transient_faults_are_retried(fault: Any) -> None:
@@ -243,8 +258,11 @@ def test_retry_after_is_honoured(caplog: pytest.LogCaptureFixture) -> None:
     fake.faults = [status(429, {"error": "Too many requests"}, {"Retry-After": "0.2"})]
     caplog.set_level(logging.INFO, logger="helicone_nb")
     make(fake).fetch_sessions(*WINDOW)
-    delays = [float(r.getMessage().split(" in ")[1].split("s ")[0]) for r in caplog.records
-              if r.getMessage().startswith("retrying")]
+    delays = [
+        float(r.getMessage().split(" in ")[1].split("s ")[0])
+        for r in caplog.records
+        if r.getMessage().startswith("retrying")
+    ]
     assert len(delays) == 1 and delays[0] >= 0.2
 
 
@@ -273,7 +291,7 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     policy = RetryPolicy(backoff=1.0, max_backoff=5.0)
     for attempt, cap in [(0, 1.0), (1, 2.0), (2, 4.0), (5, 5.0)]:
         samples = [policy.delay(attempt, None) for _ in range(200)]
-        assert 0 <= min(samples) and max(samples) <= cap
+        assert min(samples) >= 0 and max(samples) <= cap
         assert max(samples) > cap * 0.5  # jitter spreads over the range
 
 
@@ -292,7 +310,12 @@ def test_client_errors_are_not_retried() -> None:
 def test_422_details_per_field() -> None:
     body = {
         "message": "Validation Failed",
-        "details": {"requestBody.foo": {"message": '"foo" is an excess property and therefore is not allowed', "value": 1}},
+        "details": {
+            "requestBody.foo": {
+                "message": '"foo" is an excess property and therefore is not allowed',
+                "value": 1,
+            }
+        },
     }
     fake = FakeHelicone(count=False)
     fake.fault_always = status(422, body)
@@ -456,9 +479,13 @@ def test_count_and_names() -> None:
 def test_fetch_session_requests_filters_by_session_and_pages() -> None:
     fake = FakeHelicone()
     fake.requests_rows = [
-        {"request_id": f"r{i}", "request_created_at": f"2025-01-01T00:00:{i:02d}Z",
-         "request_properties": {"Helicone-Session-Id": "s1", "Helicone-Session-Path": "/a"},
-         "delay_ms": "100", "cost": 0.001}
+        {
+            "request_id": f"r{i}",
+            "request_created_at": f"2025-01-01T00:00:{i:02d}Z",
+            "request_properties": {"Helicone-Session-Id": "s1", "Helicone-Session-Path": "/a"},
+            "delay_ms": "100",
+            "cost": 0.001,
+        }
         for i in range(25)
     ]
     df = make(fake, page_size=10).fetch_session_requests("s1", start="2025-01-01", end="2025-01-02")

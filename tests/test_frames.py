@@ -41,7 +41,9 @@ def test_sessions_frame_types_every_column() -> None:
 
 
 def test_timezone_difference_is_undone() -> None:
-    row = session_row(0, created_at="2025-01-01 05:30:00", latest_request_created_at="2025-01-01T05:31:00Z")
+    row = session_row(
+        0, created_at="2025-01-01 05:30:00", latest_request_created_at="2025-01-01T05:31:00Z"
+    )
     df = sessions_frame([row], tz="UTC", shift_minutes=330)
     assert df["created_at"][0] == pd.Timestamp("2025-01-01T00:00:00Z")
     assert df["latest_request_created_at"][0] == pd.Timestamp("2025-01-01T00:01:00Z")
@@ -83,7 +85,9 @@ def test_dedupe_on_id_and_name_keeps_first() -> None:
     rows = [session_row(0), session_row(0), session_row(0, name="other"), session_row(1)]
     df = dedupe_sessions(sessions_frame(rows))
     assert list(zip(df.session_id, df.session_name, strict=True)) == [
-        ("sess-00000", "support-chat"), ("sess-00000", "other"), ("sess-00001", "support-chat")
+        ("sess-00000", "support-chat"),
+        ("sess-00000", "other"),
+        ("sess-00001", "support-chat"),
     ]
 
 
@@ -94,7 +98,9 @@ def test_requests_frame_reads_export_rows() -> None:
             "request_created_at": "2025-01-01T00:00:00.000Z",
             "request_user_id": None,
             "request_properties": {
-                "Helicone-Session-Id": "s1", "Helicone-Session-Path": "/plan", "environment": "prod"
+                "Helicone-Session-Id": "s1",
+                "Helicone-Session-Path": "/plan",
+                "environment": "prod",
             },
             "model": "gpt-4o",
             "provider": "OPENAI",

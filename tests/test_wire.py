@@ -84,7 +84,7 @@ def test_request_models_are_strict_like_helicone() -> None:
         SessionQueryParams.model_validate({**SEED_REQUEST, "foo": 1})
     with pytest.raises(ValueError):
         SessionQueryParams.model_validate({**SEED_REQUEST, "limit": 5000})
-    with pytest.raises(ValueError, match="Invalid|1440"):
+    with pytest.raises(ValueError, match=r"Invalid|1440"):
         SessionQueryParams.model_validate({**SEED_REQUEST, "timezoneDifference": 2000})
     with pytest.raises(ValueError, match="uses only the first"):
         SessionQueryParams.model_validate(
@@ -92,9 +92,9 @@ def test_request_models_are_strict_like_helicone() -> None:
         )
 
 
-_windows = st.tuples(
-    st.integers(946684800000, 4102444800000), st.integers(1, 10**10)
-).map(lambda t: (t[0], t[0] + t[1]))
+_windows = st.tuples(st.integers(946684800000, 4102444800000), st.integers(1, 10**10)).map(
+    lambda t: (t[0], t[0] + t[1])
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -106,13 +106,23 @@ _windows = st.tuples(
     tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
 )
 def test_every_body_the_client_sends_validates_against_openapi(
-    openapi: dict[str, Any], f: Any, window: tuple[int, int], search: str, name: str | None,
+    openapi: dict[str, Any],
+    f: Any,
+    window: tuple[int, int],
+    search: str,
+    name: str | None,
     tz: str,
 ) -> None:
     client = Client("sk-x", cache=False)
     query = client._sessions_query(
-        window[0], window[1], search=search, name=name, filter=f, tz=tz,
-        max_sessions=None, page_size=None,
+        window[0],
+        window[1],
+        search=search,
+        name=name,
+        filter=f,
+        tz=tz,
+        max_sessions=None,
+        page_size=None,
     )
     for offset in (0, 1000):
         body = query.page_body(offset)

@@ -11,7 +11,9 @@ import pytest
 from .harness import format_table
 
 _MODULES = sorted(
-    m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_")
+    m.name
+    for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+    if m.name.startswith("bench_")
 )
 
 
