@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from helicone_nb import Client
 from helicone_nb._wire import Envelope, RequestQueryParams, SessionQueryParams, SessionResult
 
+from .conftest import spec_missing
 from .strategies import filters
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec"
@@ -24,7 +25,7 @@ if not SPEC.is_dir():  # CI clones the repo with shared/ beside it
 def openapi() -> dict[str, Any]:
     path = SPEC / "helicone-openapi.json"
     if not path.exists():
-        pytest.skip("shared/spec/helicone-openapi.json is not beside the repo")
+        spec_missing(path)
     return json.loads(path.read_text())
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from helicone_nb.backend import DEMO_END, DEMO_START, Backend, demo_backend
 
+from ..conftest import spec_missing
 from .helpers import post
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "helicone-openapi.json"
@@ -34,7 +35,7 @@ def _json_schema(node: Any) -> Any:
 @pytest.fixture(scope="module")
 def components() -> dict[str, Any]:
     if not SPEC.exists():
-        pytest.skip("shared/spec/helicone-openapi.json is not beside the repo")
+        spec_missing(SPEC)
     return dict(_json_schema(json.loads(SPEC.read_text())["components"]))
 
 
