@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._frames import SESSION_WIRE_FIELDS
 from . import _engine, _params
 from ._backend import BackendResponse, _respond
 
@@ -74,19 +75,7 @@ FAULT_HEADER = "x-helicone-nb-fault"
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 #: The 11 keys of a SessionResult (spec section 3); every one is required.
-_SESSION_FIELDS = (
-    "session_id",
-    "session_name",
-    "created_at",
-    "latest_request_created_at",
-    "total_cost",
-    "total_requests",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "avg_latency",
-    "user_ids",
-)
+_SESSION_FIELDS = SESSION_WIRE_FIELDS
 _NUMBER_WRONG: tuple[Any, ...] = ("n/a", {"value": 1}, [1], True)
 _TEXT_WRONG: tuple[Any, ...] = (12345, ["x"], {"id": "x"})
 _TIME_WRONG: tuple[Any, ...] = (1735689600000, "not a time", {})
