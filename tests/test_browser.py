@@ -1,6 +1,6 @@
 """The session explorer in a real browser: Voila serves it, Playwright drives Debian's chromium.
 
-Voila runs ``notebooks/_browser_explorer.ipynb`` (the explorer over the in-process demo data);
+Voila runs ``tests/fixtures/browser_explorer.ipynb`` (the explorer over the in-process demo data);
 the test changes filters in the page and checks that the sessions table follows. It skips when
 chromium, voila or playwright is missing, unless ``HELICONE_NB_REQUIRE_BROWSER=1`` (set by CI),
 where it fails instead. Chromium comes from Debian (``apt-get install chromium``); this test
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "_browser_explorer.ipynb"
+NOTEBOOK = ROOT / "tests" / "fixtures" / "browser_explorer.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
