@@ -220,17 +220,17 @@ def run_sessions(args: argparse.Namespace) -> int:
     _export_format(target)
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name such as sessions.csv")
+    from . import report
+
     client, demo = _connect(args)
     try:
         start, end, tz = _window(args, client, demo)
         df = client.fetch_sessions(
             start, end, tz=tz,
-            **{k: v for k, v in _fetch_options(args).items() if v not in (None, "")},
+            **report._fetch_kwargs(**_fetch_options(args)),
         )
         target.parent.mkdir(parents=True, exist_ok=True)
         write_sessions(df, target)
-        from . import report
-
         print(target)
         print(f"{len(df):,} sessions, {len(df.columns)} columns, "
               f"{report._money(float(df['total_cost'].sum()))} in total, from "

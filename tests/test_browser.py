@@ -21,12 +21,20 @@ from typing import Any
 
 import pytest
 
+from .servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "tests" / "fixtures" / "browser_explorer.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TIMEOUT_MS = 45_000
 
@@ -39,8 +47,10 @@ def _require_or_skip() -> None:
         for what, present in (
             (f"{CHROMIUM} (apt-get install chromium)", CHROMIUM.exists()),
             ("voila (pip install voila)", importlib.util.find_spec("voila") is not None),
-            ("playwright (pip install playwright)",
-             importlib.util.find_spec("playwright") is not None),
+            (
+                "playwright (pip install playwright)",
+                importlib.util.find_spec("playwright") is not None,
+            ),
         )
         if not present
     ]
@@ -50,13 +60,6 @@ def _require_or_skip() -> None:
     if os.environ.get("HELICONE_NB_REQUIRE_BROWSER") == "1":
         pytest.fail(reason + " (HELICONE_NB_REQUIRE_BROWSER=1)")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_for_server(
@@ -87,7 +90,7 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
     _require_or_skip()
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = tmp_path / "voila.log"
     env = {
@@ -101,10 +104,20 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
     env.pop("HELICONE_API_KEY", None)
     with log.open("wb") as sink:
         voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser",
-             "--Voila.ip=127.0.0.1", f"--port={port}",
-             "--VoilaConfiguration.show_tracebacks=True"],
-            cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "voila",
+                str(NOTEBOOK),
+                "--no-browser",
+                "--Voila.ip=127.0.0.1",
+                f"--port={port}",
+                "--VoilaConfiguration.show_tracebacks=True",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_for_server("127.0.0.1", port, voila, log, seconds=30)
@@ -141,7 +154,8 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
                 cost_box.locator("input").fill("0.05")
                 page.wait_for_function(
                     "before => document.querySelector('table.hnb-sessions').innerText !== before",
-                    arg=after_name, timeout=TIMEOUT_MS,
+                    arg=after_name,
+                    timeout=TIMEOUT_MS,
                 )
                 code = page.locator("pre", has_text="hnb.session.total_cost >= 0.05")
                 expect(code).to_have_count(1)
@@ -168,9 +182,11 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
 
                 # the drill-down opens the selected session's path tree and requests
                 page.get_by_role("tab", name="Drill-down").click()
-                picker = page.locator(".widget-dropdown", has_text="session").filter(
-                    has=page.locator("option", has_text="(pick a session)")
-                ).locator("select")
+                picker = (
+                    page.locator(".widget-dropdown", has_text="session")
+                    .filter(has=page.locator("option", has_text="(pick a session)"))
+                    .locator("select")
+                )
                 session_id = picker.locator("option").nth(1).get_attribute("value") or ""
                 picker.select_option(index=1)
                 tree = page.locator("pre", has_text="path")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from helicone_nb.backend import Backend  # noqa: E402
 
+from ..reference import like, text_matches  # noqa: E402
+
 R = "request_response_rmt"
 S = "sessions_request_response_rmt"
 BASE = dt.datetime(2025, 3, 1, 12, 0, 0)
@@ -32,31 +33,6 @@ NUMBER_OPS = ("equals", "not-equals", "gt", "gte", "lt", "lte")
 TIME_OPS = ("equals", "gt", "gte", "lt", "lte")
 
 # ------------------------------------------------------------------------------- reference
-
-
-def like(text: str, pattern: str, insensitive: bool) -> bool:
-    """SQL LIKE: % any run, _ one character, no escape character."""
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, re.S | (re.I if insensitive else 0)) is not None
-
-
-def text_matches(op: str, actual: str | None, value: str, sentinels: bool) -> bool:
-    if sentinels and value == "null" and op == "equals":
-        return actual is None
-    if sentinels and value == "null" and op == "not-equals":
-        return actual is not None
-    if sentinels and value == "__empty__" and op == "equals":
-        return actual == ""
-    if actual is None:  # SQL NULL: no comparison holds
-        return False
-    return {
-        "equals": lambda: actual == value,
-        "not-equals": lambda: actual != value,
-        "like": lambda: like(actual, value, False),
-        "ilike": lambda: like(actual, value, True),
-        "contains": lambda: like(actual, f"%{value}%", True),
-        "not-contains": lambda: not like(actual, f"%{value}%", True),
-    }[op]()
 
 
 def compare(op: str, actual: Any, value: Any) -> bool:

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +22,7 @@ from helicone_nb.backend import (
 )
 from helicone_nb.cli import main
 
+from ..servers import served
 from .helpers import req, session_body, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,47 +38,6 @@ SEED_BODY = {  # the seed doc's curl example, with the demo period's window
     "limit": 50,
 }
 AUTH = {"Authorization": "Bearer YOUR_API_KEY"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def served(*args: str) -> Iterator[str]:
-    """Run ``helicone-nb serve ARGS`` in a subprocess; yield its base URL; stop it."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helicone_nb.cli", "serve", "--port", str(port), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise AssertionError(f"server exited with {proc.returncode}: {output}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not start within 60 s")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
 
 
 @pytest.fixture(scope="module")

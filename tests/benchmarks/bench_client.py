@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from ..servers import served
 from .harness import Figure, median_time
 
 WINDOW_START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
@@ -66,55 +65,6 @@ def _write_jsonl(path: Path, sessions: int) -> None:
 
 def _window(sessions: int) -> tuple[dt.datetime, dt.datetime]:
     return WINDOW_START, WINDOW_START + dt.timedelta(seconds=120 + sessions * 80)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    def __init__(self, db: Path, delay_ms: int) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "helicone_nb.cli",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(self.port),
-            "--delay-ms",
-            str(delay_ms),
-            "--log-level",
-            "warning",
-        ]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"server exited: {self.log.read().decode()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.close()
-        raise RuntimeError("server did not start in 60 s")
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def _naive(url: str, start: dt.datetime, end: dt.datetime, page: int) -> pd.DataFrame:
@@ -168,13 +118,13 @@ def run(size: str) -> list[Figure]:
         backend.ingest_jsonl(jsonl)
         backend.close()
         start, end = _window(sessions)
-        server = _Server(db, delay_ms)
-        try:
+        serve_args = ("--db", str(db), "--delay-ms", str(delay_ms), "--log-level", "warning")
+        with served(*serve_args, log=tmpdir / "serve.log") as url:
             t0 = time.perf_counter()
-            naive = _naive(server.url, start, end, page)
+            naive = _naive(url, start, end, page)
             naive_s = time.perf_counter() - t0
             client = hnb.Client(
-                "bench", base_url=server.url, cache=tmpdir / "cache", page_size=page, progress=False
+                "bench", base_url=url, cache=tmpdir / "cache", page_size=page, progress=False
             )
             t0 = time.perf_counter()
             cold = client.fetch_sessions(start, end)
@@ -189,7 +139,7 @@ def run(size: str) -> list[Figure]:
             client.close()
             wide = hnb.Client(
                 "bench",
-                base_url=server.url,
+                base_url=url,
                 cache=False,
                 page_size=page,
                 progress=False,
@@ -199,8 +149,6 @@ def run(size: str) -> list[Figure]:
             assert len(wide.fetch_sessions(start, end)) == sessions
             wide_s = time.perf_counter() - t0
             wide.close()
-        finally:
-            server.close()
         figures += [
             Figure(
                 name,

@@ -421,7 +421,8 @@ def _concurrency_figures(size: str) -> list[Figure]:
     import httpx
 
     from helicone_nb.backend import InProcessTransport, demo_backend
-    from tests.reliability.scenarios import DEMO_BODY, KEY, demo_queries, served
+    from tests.reliability.scenarios import DEMO_BODY, KEY, demo_queries
+    from tests.servers import served
 
     cfg = _SIZES[size]
     reference = demo_backend(3000, api_key=KEY)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .scenarios import KEY, served
+from ..servers import served
+from .scenarios import KEY
 
 DEMO_REQUESTS = 3000
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,8 @@ import pandas as pd
 from helicone_nb._filters import REQUEST_COLUMNS
 from helicone_nb.backend import DEFAULT_ORGANIZATION_ID, Backend
 from helicone_nb.backend._store import COLUMNS
+
+from ..reference import like, text_matches
 
 R = "request_response_rmt"
 S = "sessions_request_response_rmt"
@@ -71,34 +72,6 @@ CORPUS = [
 TEXT_COLUMNS = sorted(c for c, t in REQUEST_COLUMNS.items() if t == "text")
 NULLABLE = {c for c in TEXT_COLUMNS if "NOT NULL" not in COLUMNS[c]}
 OPERATORS = ("equals", "not-equals", "contains", "not-contains", "like", "ilike")
-
-
-@functools.lru_cache(maxsize=4096)
-def _like_regex(pattern: str, insensitive: bool) -> re.Pattern[str]:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.compile(regex, re.S | (re.I if insensitive else 0))
-
-
-def like(text: str, pattern: str, insensitive: bool) -> bool:
-    """SQL LIKE: % any run, _ one character, no escape character."""
-    return _like_regex(pattern, insensitive).fullmatch(text) is not None
-
-
-def text_matches(op: str, actual: str | None, value: str, sentinels: bool) -> bool:
-    if sentinels and value == "null" and op in ("equals", "not-equals"):
-        return (actual is None) == (op == "equals")
-    if sentinels and value == "__empty__" and op == "equals":
-        return actual == ""
-    if actual is None:  # SQL NULL: no comparison holds
-        return False
-    return {
-        "equals": lambda: actual == value,
-        "not-equals": lambda: actual != value,
-        "like": lambda: like(actual, value, False),
-        "ilike": lambda: like(actual, value, True),
-        "contains": lambda: like(actual, f"%{value}%", True),
-        "not-contains": lambda: not like(actual, f"%{value}%", True),
-    }[op]()
 
 
 @dataclass

@@ -12,12 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import pickle
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -33,6 +29,8 @@ import pandas as pd
 import helicone_nb as hnb
 from helicone_nb import IncompleteFetchError, PageCache, RetryPolicy
 from helicone_nb.backend import Backend, FaultPlan, InProcessTransport
+
+from ..servers import free_port
 
 #: The API key every reliability scenario uses: a sentinel the leak scans look for.
 KEY = "sk-helicone-rel1ab1e-5e4t1ne1-7f3c9a1e5b2d"
@@ -381,52 +379,6 @@ def demo_queries(rng: random.Random, session_ids: list[str]) -> list[tuple[str, 
 
 
 # ------------------------------------------------------------------------------- servers
-
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def served(*args: str, log: Path) -> Iterator[str]:
-    """Run ``helicone-nb serve ARGS`` in a subprocess (output to ``log``); yield its URL."""
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("HELICONE_API_KEY", "HELICONE_BASE_URL")
-    }
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["HELICONE_NB_CACHE_DIR"] = str(log.parent / "server-cache")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "helicone_nb.cli", "serve", "--port", str(port), *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited with {proc.returncode}: {log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not start within 60 s")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

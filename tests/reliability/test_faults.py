@@ -413,7 +413,7 @@ def test_serve_with_faults_over_http_and_its_summary_at_shutdown(tmp_path: Path)
     """``helicone-nb serve --faults``: a real pull rides out the faults; the counts are printed."""
     from helicone_nb.backend import DEMO_END, DEMO_START, demo_backend
 
-    from .scenarios import served
+    from ..servers import served
 
     window = (DEMO_START, DEMO_END)
     with client(demo_backend(2000), page_size=20) as c:

@@ -15,9 +15,10 @@ import helicone_nb as hnb
 from helicone_nb import RetryPolicy
 from helicone_nb.backend import InProcessTransport, demo_backend
 
+from ..servers import ROOT
 from . import cache_worker
 from .conftest import DEMO_REQUESTS, Server
-from .scenarios import KEY, ROOT, cache_problems, frame_difference
+from .scenarios import KEY, cache_problems, frame_difference
 
 
 def test_two_processes_on_one_cache_write_no_corrupt_entry_and_agree(
