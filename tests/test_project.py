@@ -33,6 +33,18 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "set -euo pipefail" in ci  # a failing test fails CI
 
 
+def test_ci_runs_exactly_the_readme_style_check() -> None:
+    dev = README[README.index("## Development") :]
+    style = next(b.strip() for b in _bash_blocks(dev) if "ruff format --check" in b)
+    for tool in ("ruff check .", "ruff format --check .", "mypy"):
+        assert tool in style
+    assert style.startswith(".venv-test/bin/")  # the venv the README test command made
+    ci = (ROOT / ".ci" / "run").read_text()
+    lines = [line.strip() for line in ci.splitlines()]
+    assert style in lines
+    assert lines.index(style) > max(i for i, line in enumerate(lines) if "pytest" in line)
+
+
 def test_all_is_honest() -> None:
     for name in hnb.__all__:
         assert hasattr(hnb, name), name
