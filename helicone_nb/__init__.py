@@ -6,10 +6,10 @@
 """
 
 from . import drilldown, plots, recipes, report, widgets
-from ._base_client import InconsistentPagesWarning, RetryPolicy, __version__
-from ._cache import CacheInfo, PageCache, default_cache_dir
-from ._client import AsyncClient, Client, FetchStats
-from ._connect import connect
+from ._client.cache import CacheInfo, PageCache, default_cache_dir
+from ._client.clients import AsyncClient, Client, FetchStats
+from ._client.connect import connect
+from ._client.retry import RetryPolicy
 from ._errors import (
     APIError,
     APIStatusError,
@@ -18,6 +18,7 @@ from ._errors import (
     FilterError,
     HeliconeError,
     IncompleteFetchError,
+    InconsistentPagesWarning,
     MissingDependencyError,
     RateLimitError,
     RequestValidationError,
@@ -27,20 +28,10 @@ from ._errors import (
     TransportError,
     UsageError,
 )
-from ._filters import (
-    ALL,
-    And,
-    Column,
-    Condition,
-    Filter,
-    Or,
-    has_prop,
-    parse_filter,
-    prop,
-    request,
-    session,
-)
 from ._frames import REQUEST_SCHEMA, SESSION_SCHEMA
+from ._version import __version__
+from ._wire.builder import Column, has_prop, prop, request, session
+from ._wire.filters import ALL, And, Condition, Filter, Or, parse_filter
 from .drilldown import SessionTree, compare_sessions, plot_session_timeline, session_tree
 from .recipes import (
     cost_by,

@@ -17,6 +17,8 @@ The whole tree::
         │   └── ServerError            5xx, with the message of the {data, error} envelope
         └── IncompleteFetchError       paging stopped half way; carries what was fetched
 
+    InconsistentPagesWarning (UserWarning)  rows moved between pages while paging
+
 Every APIError carries ``method`` and ``url`` of the request that caused it (never headers, so
 never the API key). An error raised half way through paging is wrapped in
 ``IncompleteFetchError``; its ``partial`` DataFrame holds every session fetched before the failure
@@ -146,6 +148,10 @@ class IncompleteFetchError(APIError):
         super().__init__(message, method=method, url=url)
         self.partial = partial
         self.pages_done = pages_done
+
+
+class InconsistentPagesWarning(UserWarning):
+    """The rows fetched differ from the count the server reported (traffic moved the pages)."""
 
 
 class MissingDependencyError(ConfigurationError, ImportError):

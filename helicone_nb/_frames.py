@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ResponseFormatError
-from ._time import parse_server_timestamps
+from ._wire.time import parse_server_timestamps
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -191,7 +191,7 @@ def _secrets(client: Any) -> list[str]:
 
 
 def _window_text(start: Any, end: Any, tz: Any) -> str:
-    from ._time import resolve_window
+    from ._wire.time import resolve_window
 
     try:
         window = resolve_window(start, end, tz)
@@ -203,7 +203,7 @@ def _window_text(start: Any, end: Any, tz: Any) -> str:
 
 
 def _tz(tz: Any) -> _dt.tzinfo:
-    from ._time import check_tz
+    from ._wire.time import check_tz
 
     return check_tz(tz)
 

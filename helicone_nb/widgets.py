@@ -36,14 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 from . import drilldown, plots, recipes
 from ._errors import HeliconeError, UsageError, require
-from ._filters import ALL, Filter, has_prop, prop, request, session
 from ._frames import REQUEST_SCHEMA, SESSION_SCHEMA, empty_frame
-from ._time import check_tz, resolve_window, to_utc
+from ._wire.builder import has_prop, prop, request, session
+from ._wire.filters import ALL, Filter
+from ._wire.time import check_tz, resolve_window, to_utc
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._client import Client
+    from ._client.clients import Client
 
 __all__ = ["PropertyRow", "SessionExplorer", "SessionFilters"]
 
@@ -1001,7 +1002,7 @@ class SessionExplorer:
         w = _ipywidgets()
         require("matplotlib", "notebook")
         if client is None:
-            from ._connect import connect
+            from ._client.connect import connect
 
             client = connect()
         if debounce < 0:

@@ -6,16 +6,15 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from helicone_nb._filters import (
+from helicone_nb._wire.builder import has_prop
+from helicone_nb._wire.columns import (
     OPERATORS,
     REQUEST_COLUMNS,
     REQUEST_TABLE,
     SESSION_COLUMNS,
     SESSION_TABLE,
-    Condition,
-    Filter,
-    has_prop,
 )
+from helicone_nb._wire.filters import Condition, Filter
 
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 _values = {

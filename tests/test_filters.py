@@ -9,14 +9,14 @@ import pytest
 
 import helicone_nb as hnb
 from helicone_nb import ALL, FilterError, has_prop, parse_filter, prop, request, session
-from helicone_nb._filters import (
+from helicone_nb._wire.columns import (
     OPERATORS,
     REQUEST_COLUMNS,
     REQUEST_TABLE,
     SESSION_COLUMNS,
     SESSION_TABLE,
-    Condition,
 )
+from helicone_nb._wire.filters import Condition
 
 SAMPLE: dict[str, Any] = {
     "text": "abc",
@@ -274,7 +274,7 @@ def test_to_python_rebuilds_the_same_filter() -> None:
 
 
 def test_as_filter_rejects_other_types() -> None:
-    from helicone_nb._filters import as_filter
+    from helicone_nb._wire.filters import as_filter
 
     with pytest.raises(FilterError, match="builder expression"):
         as_filter(42)  # type: ignore[arg-type]

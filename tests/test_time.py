@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from helicone_nb import UsageError
-from helicone_nb._time import parse_server_timestamps, resolve_window
+from helicone_nb._wire.time import parse_server_timestamps, resolve_window
 
 NOW = dt.datetime(2025, 3, 10, 12, 34, 56, 789000, tzinfo=dt.UTC)
 UTC = dt.UTC

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helicone_nb import Client
-from helicone_nb._wire import Envelope, RequestQueryParams, SessionQueryParams, SessionResult
+from helicone_nb._wire.models import Envelope, RequestQueryParams, SessionQueryParams, SessionResult
 
 from .conftest import spec_missing
 from .strategies import filters

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from .._cache import default_cache_dir
+from .._client.cache import default_cache_dir
 from ._backend import Backend
 from ._demo import DEMO_DEFAULT_REQUESTS, GENERATOR_VERSION, generate_demo
 from ._store import SOURCE_COLUMNS, Store

@@ -12,9 +12,9 @@ is summarised as one ``requestBody.filter`` entry. The error bodies keep tsoa's 
 
 The reader is deliberately TOLERANT where Helicone is (several columns in one leaf, several
 operators in one operator object: only the first is used), unlike the client's strict
-:func:`helicone_nb._filters.parse_filter`. Problems Helicone only notices while running the query
-(an empty leaf, an empty operator object) become :class:`Broken` nodes, which the compiler turns
-into a 500 with Helicone's ``{"data": null, "error": ...}`` envelope.
+:func:`helicone_nb._wire.filters.parse_filter`. Problems Helicone only notices while running the
+query (an empty leaf, an empty operator object) become :class:`Broken` nodes, which the compiler
+turns into a 500 with Helicone's ``{"data": null, "error": ...}`` envelope.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from .._filters import (
+from .._wire.columns import (
     OPERATORS,
     PROPERTIES,
     PROPERTY_KEY,

@@ -12,7 +12,7 @@ This reproduces Helicone's OR degeneration on purpose (``request OR session`` is
 both forms). A request query uses ``form="request"``, where session-level leaves are refused.
 
 Security: SQL text is built only from the fixed column tables below (keyed by the names in
-:mod:`helicone_nb._filters`) and fixed operator templates. Every value and every property key
+:mod:`helicone_nb._wire.columns`) and fixed operator templates. Every value and every property key
 is a named parameter (``$p0``, ``$p1``, ...), so parameter numbering cannot drift between the
 two forms either.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, TypeAlias
 
-from .._filters import (
+from .._wire.columns import (
     EMPTY_SENTINEL,
     NULL_SENTINEL,
     PROPERTIES,

@@ -1,7 +1,7 @@
 """The request store: a DuckDB table of request rows typed like Helicone's ``request_response_rmt``.
 
 Column names follow Helicone's ClickHouse table (spec section 4.1) so the filter compiler can map
-a filter column to a store column through the fixed tables in :mod:`helicone_nb._filters`.
+a filter column to a store column through the fixed tables in :mod:`helicone_nb._wire.columns`.
 ``cost`` is integer nano-dollars, like Helicone. The session id, name and path are copies of the
 ``Helicone-Session-*`` properties, extracted once at ingest so session queries never touch the
 properties map.

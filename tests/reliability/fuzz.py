@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from helicone_nb import FilterError, parse_filter
-from helicone_nb._filters import (
+from helicone_nb._wire.columns import (
     OPERATORS,
     REQUEST_COLUMNS,
     REQUEST_TABLE,

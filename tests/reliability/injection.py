@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from helicone_nb._filters import REQUEST_COLUMNS
+from helicone_nb._wire.columns import REQUEST_COLUMNS
 from helicone_nb.backend import DEFAULT_ORGANIZATION_ID, Backend
 from helicone_nb.backend._store import COLUMNS
 

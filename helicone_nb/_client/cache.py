@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError
+from .._errors import UsageError
 
 _FORMAT = 1
 _SUFFIX = ".page"
@@ -201,7 +201,7 @@ class PageCache:
         cutoff: float | None = None
         if older_than is not None:
             if isinstance(older_than, str):
-                from ._time import relative_seconds
+                from .._wire.time import relative_seconds
 
                 seconds = relative_seconds(older_than)
                 if seconds is None:

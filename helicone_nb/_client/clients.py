@@ -1,6 +1,7 @@
 """``Client`` and ``AsyncClient``: the send loops around :class:`BaseClient`.
 
-All decisions (bodies, retries, errors, page planning, caching) live in ``_base_client.py``;
+All decisions (bodies, retries, errors, page planning, caching) live in :mod:`.base`,
+:mod:`.retry` and :mod:`.paging`;
 this module only sends requests, sleeps, and runs page tasks concurrently (threads for
 ``Client``, so it also works inside Jupyter's running event loop; tasks for ``AsyncClient``).
 """
@@ -18,19 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._base_client import (
-    COUNT_PATH,
-    NAMES_PATH,
-    NO_RETRY,
-    BaseClient,
-    PagedQuery,
-    PagePlan,
-    _Progress,
-    log,
-)
-from ._errors import APIError, AuthenticationError, ResponseFormatError
-from ._filters import FilterLike
-from ._wire import SessionNameResult, SessionsAggregateMetrics
+from .._errors import APIError, AuthenticationError, ResponseFormatError
+from .._wire.filters import FilterLike
+from .._wire.models import SessionNameResult, SessionsAggregateMetrics
+from .base import COUNT_PATH, NAMES_PATH, BaseClient, log
+from .paging import PagedQuery, PagePlan
+from .progress import Progress
+from .retry import NO_RETRY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -370,7 +365,7 @@ class Client(BaseClient):
         return self._finish(query, plan, tz)
 
     @staticmethod
-    def _apply(plan: PagePlan, bar: _Progress, key: int | None, result: Any) -> None:
+    def _apply(plan: PagePlan, bar: Progress, key: int | None, result: Any) -> None:
         if key is None:
             plan.count_pending = False
             if result is not None:
@@ -382,7 +377,7 @@ class Client(BaseClient):
         bar.page(len(frame), cached)
 
     @staticmethod
-    def _stats(plan: PagePlan, bar: _Progress, stats: _Stats, started: float) -> FetchStats:
+    def _stats(plan: PagePlan, bar: Progress, stats: _Stats, started: float) -> FetchStats:
         value = stats.value
         value.pages = len(plan.ordered_frames())  # speculative pages past the end not counted
         value.cached_pages = bar.hits
@@ -632,7 +627,7 @@ def _metrics(data: Any) -> SessionsAggregateMetrics:
 def _names_frame(data: Any, tz: str | _dt.tzinfo) -> pd.DataFrame:
     import pandas as pd
 
-    from ._time import parse_server_timestamps
+    from .._wire.time import parse_server_timestamps
 
     if not isinstance(data, list):
         raise ResponseFormatError("/v1/session/name/query: 'data' is not a list")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._errors import UsageError
+from .._errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,7 +166,6 @@ def parse_server_timestamps(values: Any, *, shift_minutes: float, tz: str | _dt.
         parsed = parsed - pd.Timedelta(minutes=shift_minutes)
     zone = check_tz(tz)
     return parsed.tz_convert(zone)
-
 
 
 def _fast_utc(values: Any) -> Any:

@@ -11,8 +11,8 @@ A filter is a tree of :class:`Condition` leaves joined by :class:`And` / :class:
 
 Every mistake Helicone would answer with a 422, a 500 or a silently wrong result is refused
 here, before anything is sent, with a :class:`~helicone_nb.FilterError` that says what to change.
-The column tables below are the single source of truth for the builder, the wire parser, the
-widgets and the embedded backend (spec sections 4.1 and 4.2).
+The column tables live in :mod:`helicone_nb._wire.columns`; the builder (``request``,
+``session``, ``prop``, ``has_prop``) in :mod:`helicone_nb._wire.builder`.
 """
 
 from __future__ import annotations
@@ -22,136 +22,21 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
-from ._errors import FilterError
-
-REQUEST_TABLE = "request_response_rmt"
-SESSION_TABLE = "sessions_request_response_rmt"
-
-ColumnType: TypeAlias = Literal["text", "number", "timestamp", "boolean"]
-Level: TypeAlias = Literal["request", "session"]
-
-TEXT_OPS = ("equals", "not-equals", "like", "ilike", "contains", "not-contains")
-NUMBER_OPS = ("equals", "not-equals", "gt", "gte", "lt", "lte")
-TIMESTAMP_OPS = ("equals", "gt", "gte", "lt", "lte")
-BOOLEAN_OPS = ("equals",)
-OPERATORS: dict[ColumnType, tuple[str, ...]] = {
-    "text": TEXT_OPS,
-    "number": NUMBER_OPS,
-    "timestamp": TIMESTAMP_OPS,
-    "boolean": BOOLEAN_OPS,
-}
-
-#: Request-level columns (table ``request_response_rmt``), spec 4.1, plus the few extra plain
-#: columns Helicone's OpenAPI file lists for that table. ``properties`` and ``property_key`` are
-#: handled separately (map lookup and key presence).
-REQUEST_COLUMNS: dict[str, ColumnType] = {
-    "request_id": "text",
-    "organization_id": "text",
-    "cache_reference_id": "text",
-    "request_created_at": "timestamp",
-    "response_created_at": "timestamp",
-    "latency": "number",
-    "time_to_first_token": "number",
-    "status": "number",
-    "model": "text",
-    "provider": "text",
-    "user_id": "text",
-    "country_code": "text",
-    "target_url": "text",
-    "prompt_tokens": "number",
-    "completion_tokens": "number",
-    "prompt_cache_read_tokens": "number",
-    "prompt_cache_write_tokens": "number",
-    "total_tokens": "number",
-    "cost": "number",
-    "threat": "boolean",
-    "cache_enabled": "boolean",
-    "is_passthrough_billing": "boolean",
-    "cached": "boolean",
-    "request_body": "text",
-    "response_body": "text",
-    "prompt_id": "text",
-    "prompt_version": "text",
-    "request_referrer": "text",
-    "node_id": "text",
-    "job_id": "text",
-}
-
-#: Session-level columns (table ``sessions_request_response_rmt``), spec 4.2.
-SESSION_COLUMNS: dict[str, ColumnType] = {
-    "session_session_id": "text",
-    "session_session_name": "text",
-    "session_total_cost": "number",
-    "session_total_tokens": "number",
-    "session_prompt_tokens": "number",
-    "session_completion_tokens": "number",
-    "session_total_requests": "number",
-    "session_created_at": "timestamp",
-    "session_latest_request_created_at": "timestamp",
-    "session_tag": "text",
-}
-
-#: Units a user should know about when typing a value.
-COLUMN_UNITS: dict[str, str] = {
-    "cost": "USD",
-    "session_total_cost": "USD",
-    "latency": "ms",
-    "time_to_first_token": "ms",
-}
-
-PROPERTIES = "properties"
-PROPERTY_KEY = "property_key"
-NULL_SENTINEL = "null"
-EMPTY_SENTINEL = "__empty__"
-
-Value: TypeAlias = str | int | float | bool | _dt.datetime | _dt.date
-
-
-def column_type(table: str, column: str) -> ColumnType:
-    """Type of a plain column, or raise :class:`FilterError` naming the valid ones."""
-    if table == REQUEST_TABLE:
-        if column in (PROPERTIES, PROPERTY_KEY):
-            return "text"
-        if column in REQUEST_COLUMNS:
-            return REQUEST_COLUMNS[column]
-        raise FilterError(
-            f"unknown request-level column {column!r}. Valid columns: "
-            f"{', '.join(sorted(REQUEST_COLUMNS))}, plus 'properties' (use prop(key)) and "
-            "'property_key' (use has_prop(key))."
-            + (
-                f" {column!r} is a session-level column: "
-                f"use session.{column.removeprefix('session_')}."
-                if column in SESSION_COLUMNS
-                or ("session_" + column in SESSION_COLUMNS and column not in REQUEST_COLUMNS)
-                else _did_you_mean(column, list(REQUEST_COLUMNS))
-            )
-        )
-    if table == SESSION_TABLE:
-        if column in SESSION_COLUMNS:
-            return SESSION_COLUMNS[column]
-        raise FilterError(
-            f"unknown session-level column {column!r}. Valid columns: "
-            f"{', '.join(sorted(SESSION_COLUMNS))} (session.<name> drops the 'session_' prefix)."
-            + (
-                f" {column!r} is a request-level column: use request.{column}."
-                if column in REQUEST_COLUMNS
-                else _did_you_mean(column, [*SESSION_COLUMNS, *(c[8:] for c in SESSION_COLUMNS)])
-            )
-        )
-    raise FilterError(
-        f"unknown filter table {table!r}: a session filter leaf must be keyed by "
-        f"{REQUEST_TABLE!r} (request-level) or {SESSION_TABLE!r} (session-level)."
-    )
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, candidates, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
+from .._errors import FilterError
+from .columns import (
+    COLUMN_UNITS,
+    EMPTY_SENTINEL,
+    NULL_SENTINEL,
+    OPERATORS,
+    PROPERTIES,
+    PROPERTY_KEY,
+    REQUEST_TABLE,
+    SESSION_TABLE,
+    Level,
+    column_type,
+)
 
 # --------------------------------------------------------------------------------------------
 # Filter tree
@@ -482,167 +367,6 @@ def _timestamp_wire(value: Any, tz: str | _dt.tzinfo) -> str:
         ts = ts.tz_localize(tz)
     ts = ts.tz_convert("UTC")
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
-
-
-# --------------------------------------------------------------------------------------------
-# Builder
-# --------------------------------------------------------------------------------------------
-
-
-class Column:
-    """A filterable column; compare it to build a :class:`Condition`.
-
-    Text: ``==``, ``!=``, ``.contains()``, ``.not_contains()``, ``.like()``, ``.ilike()``,
-    ``.is_null()``, ``.is_not_null()``, ``.is_empty()``. Number: ``==``, ``!=``, ``>``, ``>=``,
-    ``<``, ``<=``. Timestamp: ``==``, ``>``, ``>=``, ``<``, ``<=``. Boolean: ``==``.
-    """
-
-    __slots__ = ("_column", "_key", "_table")
-
-    def __init__(self, table: str, column: str, key: str | None = None) -> None:
-        column_type(table, column)
-        self._table = table
-        self._column = column
-        self._key = key
-
-    @property
-    def type(self) -> ColumnType:
-        return column_type(self._table, self._column)
-
-    @property
-    def name(self) -> str:
-        return self._column
-
-    def _cond(self, op: str, value: Any) -> Condition:
-        return Condition(self._table, self._column, op, value, self._key)
-
-    def __eq__(self, value: object) -> Condition:  # type: ignore[override]
-        return self._cond("equals", value)
-
-    def __ne__(self, value: object) -> Condition:  # type: ignore[override]
-        return self._cond("not-equals", value)
-
-    def __gt__(self, value: Any) -> Condition:
-        return self._cond("gt", value)
-
-    def __ge__(self, value: Any) -> Condition:
-        return self._cond("gte", value)
-
-    def __lt__(self, value: Any) -> Condition:
-        return self._cond("lt", value)
-
-    def __le__(self, value: Any) -> Condition:
-        return self._cond("lte", value)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def equals(self, value: Any) -> Condition:
-        return self._cond("equals", value)
-
-    def not_equals(self, value: Any) -> Condition:
-        return self._cond("not-equals", value)
-
-    def gt(self, value: Any) -> Condition:
-        return self._cond("gt", value)
-
-    def gte(self, value: Any) -> Condition:
-        return self._cond("gte", value)
-
-    def lt(self, value: Any) -> Condition:
-        return self._cond("lt", value)
-
-    def lte(self, value: Any) -> Condition:
-        return self._cond("lte", value)
-
-    def contains(self, text: str) -> Condition:
-        """Case-insensitive substring (``%`` and ``_`` act as wildcards in Helicone)."""
-        return self._cond("contains", text)
-
-    def not_contains(self, text: str) -> Condition:
-        return self._cond("not-contains", text)
-
-    def like(self, pattern: str) -> Condition:
-        """SQL LIKE pattern, passed as is (case-sensitive)."""
-        return self._cond("like", pattern)
-
-    def ilike(self, pattern: str) -> Condition:
-        """SQL ILIKE pattern, passed as is (case-insensitive)."""
-        return self._cond("ilike", pattern)
-
-    def is_null(self) -> Condition:
-        """Column IS NULL (Helicone's ``"null"`` sentinel; plain text columns only)."""
-        self._plain_text("is_null")
-        return self._cond("equals", NULL_SENTINEL)
-
-    def is_not_null(self) -> Condition:
-        self._plain_text("is_not_null")
-        return self._cond("not-equals", NULL_SENTINEL)
-
-    def is_empty(self) -> Condition:
-        """Column equals the empty string (Helicone's ``"__empty__"`` sentinel)."""
-        self._plain_text("is_empty")
-        return self._cond("equals", EMPTY_SENTINEL)
-
-    def _plain_text(self, what: str) -> None:
-        if self._column == PROPERTIES:
-            raise FilterError(
-                f"prop({self._key!r}).{what}(): sentinels do not apply inside properties; "
-                f"a missing property reads as '', so use prop({self._key!r}) == ''"
-            )
-        if self.type != "text":
-            raise FilterError(f"{what}() is only available on text columns, not {self._column!r}")
-
-    def __repr__(self) -> str:
-        if self._column == PROPERTIES:
-            return f"prop({self._key!r})"
-        return f"<Column {self._table}.{self._column} ({self.type})>"
-
-
-class _Namespace:
-    def __init__(self, table: str, columns: Mapping[str, ColumnType], prefix: str) -> None:
-        self._table = table
-        self._columns = columns
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> Column:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self.col(name)
-
-    def col(self, name: str) -> Column:
-        """Column by name (with or without the ``session_`` prefix for session columns)."""
-        full = name if name in self._columns else self._prefix + name
-        if full not in self._columns:
-            column_type(self._table, name)  # raises with the list of valid names
-        return Column(self._table, full)
-
-    def __dir__(self) -> list[str]:
-        return sorted(c.removeprefix(self._prefix) for c in self._columns)
-
-    @property
-    def columns(self) -> dict[str, ColumnType]:
-        return {c.removeprefix(self._prefix): t for c, t in self._columns.items()}
-
-    def __repr__(self) -> str:
-        return f"<{self._table} columns: {', '.join(dir(self))}>"
-
-
-#: Request-level columns: ``request.model == "gpt-4o"``, ``request.cost > 0.01`` (USD).
-request = _Namespace(REQUEST_TABLE, REQUEST_COLUMNS, "")
-#: Session-level columns: ``session.total_cost > 1.0`` (USD), ``session.total_requests >= 3``.
-session = _Namespace(SESSION_TABLE, SESSION_COLUMNS, "session_")
-
-
-def prop(key: str) -> Column:
-    """A custom property (``Helicone-Property-<key>``) as a text column; missing reads as ``""``."""
-    if not isinstance(key, str) or not key:
-        raise FilterError("prop(key): the property key must be a non-empty string")
-    return Column(REQUEST_TABLE, PROPERTIES, key)
-
-
-def has_prop(key: str) -> Condition:
-    """True for requests that carry the property ``key``."""
-    return Condition(REQUEST_TABLE, PROPERTY_KEY, "equals", key)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ._filters import parse_filter
+from .filters import parse_filter
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50

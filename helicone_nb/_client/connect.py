@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._client import Client
+from .clients import Client
 
 DEMO_BASE_URL = "http://demo.helicone-nb.invalid"
 
@@ -51,7 +51,7 @@ def connect(
         announce = False
     if not demo:
         return Client(key, **client_kwargs)
-    from .backend import (
+    from ..backend import (
         DEMO_DEFAULT_REQUESTS,
         DEMO_END,
         DEMO_START,
@@ -63,7 +63,7 @@ def connect(
     backend = demo_backend(size, seed=demo_seed)
     if "base_url" in client_kwargs or "region" in client_kwargs:
         raise TypeError("base_url / region do not apply to the demo data")
-    from .backend._demo import GENERATOR_VERSION
+    from ..backend._demo import GENERATOR_VERSION
 
     client = Client(
         # the "key" names the demo data, so cached pages of another generator are never reused

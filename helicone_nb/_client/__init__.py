@@ -1,0 +1,10 @@
+"""The client shell: everything between a method call and the bytes on the wire.
+
+- :mod:`.retry`: the retry policy and the no-I/O request generator (status -> exception)
+- :mod:`.base`: ``BaseClient``: configuration, request building, cache keys (no I/O)
+- :mod:`.paging`: page planning and finishing (dedupe, warnings, ``IncompleteFetchError``)
+- :mod:`.cache`: the on-disk page cache
+- :mod:`.progress`: the progress bar
+- :mod:`.clients`: ``Client`` / ``AsyncClient``, the send loops
+- :mod:`.connect`: ``connect()``
+"""

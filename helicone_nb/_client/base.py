@@ -1,0 +1,375 @@
+"""``BaseClient``: configuration, request building and the cache bookkeeping of a pull, no I/O.
+
+``Client`` and ``AsyncClient`` (:mod:`.clients`) add only the send loops. The retry logic is in
+:mod:`.retry`, page planning and finishing in :mod:`.paging`, the on-disk cache in :mod:`.cache`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from .._errors import ConfigurationError, IncompleteFetchError, UsageError
+from .._version import __version__
+from .._wire.builder import prop
+from .._wire.filters import ALL, Filter, FilterLike, as_filter
+from .._wire.models import (
+    MAX_LIMIT,
+    RequestQueryParams,
+    SessionNameQueryParams,
+    SessionQueryParams,
+    TimeFilter,
+)
+from .._wire.time import Window, check_tz, resolve_window
+from .paging import PagedQuery, PagePlan, check_max, finish, incomplete, page_frame, read_count
+from .progress import Progress
+from .retry import RequestFlow, RetryPolicy, request_flow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .cache import PageCache
+
+log = logging.getLogger("helicone_nb")
+
+REGIONS: dict[str, str] = {
+    "us": "https://api.helicone.ai",
+    "eu": "https://eu.api.helicone.ai",
+}
+EU_KEY_PREFIX = "sk-helicone-eu-"
+
+SESSIONS_PATH = "/v1/session/query"
+COUNT_PATH = "/v1/session/count"
+NAMES_PATH = "/v1/session/name/query"
+REQUESTS_PATH = "/v1/request/query-clickhouse"
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A one-way fingerprint of the key: identifies the organisation in cache keys."""
+    return hashlib.sha256(b"helicone_nb:" + api_key.encode()).hexdigest()[:32]
+
+
+def _redact(api_key: str) -> str:
+    return "<not set>" if not api_key else "<set>"
+
+
+class BaseClient:
+    """Configuration and all request/response logic shared by ``Client`` and ``AsyncClient``."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        region: Literal["us", "eu"] | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        retries: RetryPolicy | int | None = None,
+        concurrency: int = 4,
+        page_size: int = MAX_LIMIT,
+        cache: bool | str | os.PathLike[str] | PageCache = True,
+        progress: bool | None = None,
+        settle: _dt.timedelta = _dt.timedelta(hours=1),
+        ttl: _dt.timedelta = _dt.timedelta(minutes=5),
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("HELICONE_API_KEY", "")
+        if not isinstance(key, str):
+            raise ConfigurationError("api_key must be a string")
+        key = key.strip()
+        if not key:
+            raise ConfigurationError(
+                "no Helicone API key: pass api_key=... or set HELICONE_API_KEY. "
+                "To try helicone_nb without a key, use helicone_nb.connect(), which serves the "
+                "built-in demo data."
+            )
+        self._api_key = key
+        self.base_url = self._resolve_base_url(key, region, base_url)
+        if isinstance(retries, int) and not isinstance(retries, bool):
+            retries = RetryPolicy(max_retries=retries)
+        self.retries: RetryPolicy = retries if isinstance(retries, RetryPolicy) else RetryPolicy()
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise UsageError(f"concurrency must be a positive integer, got {concurrency!r}")
+        self.concurrency = concurrency
+        self.page_size = self._check_page_size(page_size)
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.progress = progress
+        self.cache = self._make_cache(cache, settle, ttl)
+        self._fingerprint = key_fingerprint(key)
+        #: (start, end) of the built-in demo data when this client serves it, else None.
+        self.demo_period: tuple[_dt.datetime, _dt.datetime] | None = None
+
+    # -- configuration -------------------------------------------------------------------
+
+    @staticmethod
+    def _resolve_base_url(key: str, region: str | None, base_url: str | None) -> str:
+        if base_url is None and region is None:  # an explicit region beats the environment
+            base_url = os.environ.get("HELICONE_BASE_URL") or None
+        if base_url is not None:
+            if region is not None:
+                raise ConfigurationError("give either region or base_url, not both")
+            url = httpx.URL(base_url)
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ConfigurationError(
+                    f"base_url must be an http(s) URL such as http://localhost:8585, got "
+                    f"{base_url!r}"
+                )
+            return str(base_url).rstrip("/")
+        if region is None:
+            region = "eu" if key.startswith(EU_KEY_PREFIX) else "us"
+        if region not in REGIONS:
+            raise ConfigurationError(f"region must be 'us' or 'eu', got {region!r}")
+        if region == "us" and key.startswith(EU_KEY_PREFIX):
+            log.warning("this looks like an EU key (%s...) but region='us'", EU_KEY_PREFIX)
+        return REGIONS[region]
+
+    @staticmethod
+    def _check_page_size(page_size: int) -> int:
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise UsageError(f"page_size must be an integer, got {page_size!r}")
+        if not 1 <= page_size <= MAX_LIMIT:
+            raise UsageError(f"page_size must be between 1 and {MAX_LIMIT} (Helicone's maximum)")
+        return page_size
+
+    @staticmethod
+    def _make_cache(cache: Any, settle: _dt.timedelta, ttl: _dt.timedelta) -> PageCache | None:
+        from .cache import PageCache
+
+        if isinstance(cache, PageCache):
+            return cache
+        if cache is False or cache is None:
+            return None
+        if cache is True:
+            return PageCache(settle=settle, ttl=ttl)
+        if isinstance(cache, str | os.PathLike):
+            return PageCache(cache, settle=settle, ttl=ttl)
+        raise UsageError("cache must be True, False, a directory path or a PageCache")
+
+    def __repr__(self) -> str:
+        cache = "off" if self.cache is None else str(self.cache.directory)
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_key={_redact(self._api_key)}, "
+            f"concurrency={self.concurrency}, cache={cache!r})"
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._api_key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"helicone_nb/{__version__}",
+        }
+
+    # -- one request with retries (sans I/O) -----------------------------------------------
+
+    def _request_flow(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        path: str,
+        body: Mapping[str, Any],
+        success: tuple[int, ...] = (200,),
+        policy: RetryPolicy | None = None,
+    ) -> RequestFlow:
+        """The request generator (:func:`.retry.request_flow`) for ``body`` sent to ``path``."""
+        request = client.build_request("POST", path, json=body, headers=self._headers())
+        return request_flow(request, policy or self.retries, success)
+
+    # -- building queries -------------------------------------------------------------------
+
+    def _session_body(
+        self,
+        window: Window,
+        *,
+        search: str,
+        name: str | None,
+        filter: FilterLike,
+        tz: str | _dt.tzinfo,
+    ) -> dict[str, Any]:
+        if not isinstance(search, str):
+            raise UsageError(f"search must be a string, got {type(search).__name__}")
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"name must be a string (exact session name) or None, got {name!r}")
+        flt = as_filter(filter)
+        params = SessionQueryParams(
+            search=search,
+            timeFilter=TimeFilter(startTimeUnixMs=window.start_ms, endTimeUnixMs=window.end_ms),
+            nameEquals=name or None,
+            timezoneDifference=0,
+            filter=flt.to_wire(tz),
+        )
+        return params.to_json_dict()
+
+    def _sessions_query(
+        self,
+        start: Any,
+        end: Any,
+        *,
+        search: str,
+        name: str | None,
+        filter: FilterLike,
+        tz: str | _dt.tzinfo,
+        max_sessions: int | None,
+        page_size: int | None,
+    ) -> PagedQuery:
+        check_tz(tz)
+        window = resolve_window(start, end, tz)
+        body = self._session_body(window, search=search, name=name, filter=filter, tz=tz)
+        return PagedQuery(
+            kind="sessions",
+            path=SESSIONS_PATH,
+            body=body,
+            page_size=self._check_page_size(page_size) if page_size else self.page_size,
+            max_rows=check_max(max_sessions, "max_sessions"),
+            window_end=window.end,
+            count_body=body,
+        )
+
+    def _requests_query(
+        self,
+        session_id: str,
+        start: Any,
+        end: Any,
+        tz: str | _dt.tzinfo,
+        filter: FilterLike,
+        max_requests: int | None,
+    ) -> PagedQuery:
+        if not isinstance(session_id, str) or not session_id:
+            raise UsageError("session_id must be a non-empty string")
+        flt: Filter = prop("Helicone-Session-Id") == session_id
+        window_end: _dt.datetime | None = None
+        if start is not None or end is not None:
+            from .._wire.builder import request as req
+
+            if start is None:
+                raise UsageError("give start too when you give end")
+            window = resolve_window(start, end, tz)
+            window_end = window.end
+            flt = (
+                flt
+                & (req.request_created_at > window.start)
+                & (req.request_created_at < window.end)
+            )
+        extra = as_filter(filter)
+        if extra is not ALL:
+            flt = flt & extra
+        body = RequestQueryParams(
+            filter=flt.to_wire(tz), sort={"created_at": "asc"}, isCached=False
+        ).to_json_dict()
+        body.pop("offset", None)
+        body.pop("limit", None)
+        return PagedQuery(
+            kind="requests",
+            path=REQUESTS_PATH,
+            body=body,
+            page_size=self.page_size,
+            max_rows=check_max(max_requests, "max_requests"),
+            window_end=window_end,
+            success_status=(200, 201),
+        )
+
+    def _names_body(
+        self, contains: str, start: Any, end: Any, tz: str | _dt.tzinfo
+    ) -> dict[str, Any]:
+        if not isinstance(contains, str):
+            raise UsageError("contains must be a string")
+        tf = None
+        if start is not None:
+            window = resolve_window(start, end, tz)
+            tf = TimeFilter(startTimeUnixMs=window.start_ms, endTimeUnixMs=window.end_ms)
+        return SessionNameQueryParams(
+            nameContains=contains, timezoneDifference=0, timeFilter=tf
+        ).to_json_dict()
+
+    # -- pages -> frames --------------------------------------------------------------------
+
+    def _page_frame(self, query: PagedQuery, data: Any) -> pd.DataFrame:
+        return page_frame(query, data)
+
+    def _cache_key(self, query: PagedQuery, what: str, offset: int | None) -> str:
+        canonical = json.dumps(
+            {
+                "v": 1,
+                "base_url": self.base_url,
+                "org": self._fingerprint,
+                "path": what,
+                "body": query.body,
+                "offset": offset,
+                "limit": query.page_size if offset is not None else None,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def _cached_page(self, query: PagedQuery, offset: int, use_cache: bool) -> pd.DataFrame | None:
+        if self.cache is None or not use_cache:
+            return None
+        value = self.cache.get(self._cache_key(query, query.path, offset))
+        return value if value is not None else None
+
+    def _store_page(
+        self, query: PagedQuery, offset: int, frame: pd.DataFrame, write: bool = True
+    ) -> None:
+        if self.cache is not None and write:
+            self.cache.put(self._cache_key(query, query.path, offset), frame, query.window_end)
+
+    def _cached_count(self, query: PagedQuery, use_cache: bool) -> int | None:
+        if self.cache is None or not use_cache:
+            return None
+        value = self.cache.get(self._cache_key(query, COUNT_PATH, None))
+        return int(value) if isinstance(value, int) else None
+
+    def _store_count(self, query: PagedQuery, count: int, write: bool = True) -> None:
+        if self.cache is not None and write:
+            self.cache.put(self._cache_key(query, COUNT_PATH, None), count, query.window_end)
+
+    @staticmethod
+    def _read_count(data: Any) -> int:
+        return read_count(data)
+
+    def _new_plan(self, query: PagedQuery) -> PagePlan:
+        return PagePlan(query.page_size, query.max_rows, self.concurrency)
+
+    def _warm_start(self, query: PagedQuery, plan: PagePlan, bar: Progress, read: bool) -> bool:
+        """Take the count and the leading pages from the cache, in order, without any request.
+
+        Returns True when the count came from the cache (so it is not asked for again).
+        """
+        if not read or self.cache is None:
+            return False
+        count = self._cached_count(query, True) if query.count_body is not None else None
+        if count is not None:
+            plan.count = count
+            bar.set_total(max(1, -(-count // query.page_size)))
+        offset = 0
+        while not plan.done():
+            limit = plan.limit()
+            if limit is not None and offset >= limit:
+                break
+            frame = self._cached_page(query, offset, True)
+            if frame is None:
+                break
+            plan.requested.add(offset)
+            plan.add(offset, frame)
+            bar.page(len(frame), cached=True)
+            offset += query.page_size
+        return count is not None
+
+    def _finish(self, query: PagedQuery, plan: PagePlan, tz: str | _dt.tzinfo) -> pd.DataFrame:
+        return finish(query, plan, tz)
+
+    def _incomplete(
+        self, query: PagedQuery, plan: PagePlan, tz: str | _dt.tzinfo, cause: BaseException
+    ) -> IncompleteFetchError:
+        return incomplete(
+            query, plan, tz, cause, cached=self.cache is not None, base_url=self.base_url
+        )
+
+    def _progress_bar(self, query: PagedQuery, progress: bool | None) -> Progress:
+        enabled = self.progress if progress is None else progress
+        return Progress(enabled, query.kind)
