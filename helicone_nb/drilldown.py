@@ -14,8 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import recipes
 from ._errors import UsageError
+from ._present.checks import float_values
+from ._present.style import BLUE, VERMILLION, new_axes, no_data, style
+from ._present.text import money
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,16 +70,6 @@ class TreeNode:
             yield from child.walk()
 
 
-def _usd(value: float) -> str:
-    if value != value:
-        return "-"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    if value == 0 or abs(value) >= 0.0001:
-        return f"${value:.4f}"
-    return f"${value:.2g}"
-
-
 def _ms(value: float) -> str:
     return "-" if value != value else f"{value:,.0f} ms"
 
@@ -117,7 +109,7 @@ class SessionTree:
         else:
             who = f"{len(self.session_ids)} sessions"
         r = self.root
-        parts = [who, f"{r.requests:,} requests", _usd(r.cost)]
+        parts = [who, f"{r.requests:,} requests", money(r.cost, na="-")]
         if r.failed:
             parts.append(f"{r.failed:,} failed")
         if r.first_start is not None:
@@ -148,7 +140,7 @@ class SessionTree:
             (
                 label,
                 f"{n.requests:,}",
-                _usd(n.cost),
+                money(n.cost, na="-"),
                 _ms(n.mean_latency_ms),
                 f"{n.failed:,}" if n.failed else "",
             )
@@ -158,8 +150,9 @@ class SessionTree:
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
         def line(r: Sequence[str]) -> str:
-            cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:],
-                                                                          strict=True)]
+            cells = [r[0].ljust(widths[0])] + [
+                c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+            ]
             return "  ".join(cells).rstrip()
 
         return "\n".join([self.header(), line(head), *[line(r) for r in rows]])
@@ -170,7 +163,7 @@ class SessionTree:
     def __repr__(self) -> str:
         r = self.root
         nodes = sum(1 for _ in self.walk())
-        return f"<SessionTree {nodes} paths, {r.requests} requests, {_usd(r.cost)}>"
+        return f"<SessionTree {nodes} paths, {r.requests} requests, {money(r.cost)}>"
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython / Jupyter
         p.text(repr(self) if cycle else self.render())
@@ -208,8 +201,15 @@ class SessionTree:
                 "last_end": times([n.last_end for n in nodes]),
             },
             index=pd.RangeIndex(len(nodes)),
-        ).astype({"cost": "float64", "own_cost": "float64", "mean_latency_ms": "float64",
-                  "max_latency_ms": "float64", "total_latency_ms": "float64"})
+        ).astype(
+            {
+                "cost": "float64",
+                "own_cost": "float64",
+                "mean_latency_ms": "float64",
+                "max_latency_ms": "float64",
+                "total_latency_ms": "float64",
+            }
+        )
 
 
 def _check_requests(df: Any, fn: str) -> None:
@@ -224,7 +224,9 @@ def _check_requests(df: Any, fn: str) -> None:
     if missing:
         hint = (
             " This looks like a sessions frame; fetch one session's requests with "
-            "client.fetch_session_requests(session_id)." if "avg_latency" in df.columns else ""
+            "client.fetch_session_requests(session_id)."
+            if "avg_latency" in df.columns
+            else ""
         )
         raise UsageError(
             f"{fn}() needs the requests frame columns {', '.join(map(repr, missing))}.{hint}"
@@ -286,11 +288,13 @@ def session_tree(requests: pd.DataFrame) -> SessionTree:
     index: dict[tuple[str, ...], TreeNode] = {(): root}
     paths = requests["session_path"].tolist()
     starts = requests["created_at"].tolist()
-    latency = recipes._float_values(requests["latency_ms"])
-    cost = recipes._float_values(requests["cost"])
-    status = recipes._float_values(requests["status"])
-    order = sorted(range(len(requests)), key=lambda i: (pd.isna(starts[i]), starts[i]
-                                                        if not pd.isna(starts[i]) else 0, i))
+    latency = float_values(requests["latency_ms"])
+    cost = float_values(requests["cost"])
+    status = float_values(requests["status"])
+    order = sorted(
+        range(len(requests)),
+        key=lambda i: (pd.isna(starts[i]), starts[i] if not pd.isna(starts[i]) else 0, i),
+    )
     for i in order:
         segs = _segments(paths[i])
         chain = [root]
@@ -316,8 +320,10 @@ def session_tree(requests: pd.DataFrame) -> SessionTree:
             if lat == lat:
                 node.total_latency_ms += lat
                 node.latency_count += 1
-                node.max_latency_ms = lat if node.max_latency_ms != node.max_latency_ms else max(
-                    node.max_latency_ms, lat
+                node.max_latency_ms = (
+                    lat
+                    if node.max_latency_ms != node.max_latency_ms
+                    else max(node.max_latency_ms, lat)
                 )
             if start is not None and (node.first_start is None or start < node.first_start):
                 node.first_start = start
@@ -383,23 +389,22 @@ def plot_session_timeline(
     import pandas as pd
     from matplotlib.patches import Patch
 
-    from . import plots
-
     _check_requests(requests, "plot_session_timeline")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
-        raise UsageError(f"plot_session_timeline(): max_paths must be a positive int, got "
-                         f"{max_paths!r}")
+        raise UsageError(
+            f"plot_session_timeline(): max_paths must be a positive int, got {max_paths!r}"
+        )
     tree = session_tree(requests)
     nodes = list(tree.walk())[:max_paths]
     row_of = {node.path: i for i, node in enumerate(nodes)}
-    ax = plots._new_axes(ax, (9, max(2.5, 0.4 * len(nodes) + 1.6)))
-    plots._style(ax, "x")
+    ax = new_axes(ax, (9, max(2.5, 0.4 * len(nodes) + 1.6)))
+    style(ax, "x")
     ax.set_xlabel("Seconds since the first request (s)")
     r = tree.root
     who = tree.header().split(" · ")[0].replace("Session", "session").replace("No ", "no ")
     if r.first_start is None:
         ax.set_title(f"Timeline of {who}\nno requests", fontsize=11)
-        plots._no_data(ax, "no requests in this session")
+        no_data(ax, "no requests in this session")
         return ax
     t0 = r.first_start
     hidden = len(list(tree.walk())) - len(nodes)
@@ -410,37 +415,69 @@ def plot_session_timeline(
         f"{r.requests:,} requests{failed_note}{extra}",
         fontsize=11,
     )
-    start_s = np.array([
-        (pd.Timestamp(t) - t0).total_seconds() if not pd.isna(t) else np.nan
-        for t in requests["created_at"]
-    ], dtype="float64")
-    width_s = recipes._float_values(requests["latency_ms"]) / 1000.0
-    status = recipes._float_values(requests["status"])
+    start_s = np.array(
+        [
+            (pd.Timestamp(t) - t0).total_seconds() if not pd.isna(t) else np.nan
+            for t in requests["created_at"]
+        ],
+        dtype="float64",
+    )
+    width_s = float_values(requests["latency_ms"]) / 1000.0
+    status = float_values(requests["status"])
     rows = np.array([row_of.get(_path(_segments(p)), -1) for p in requests["session_path"]])
     shown = (rows >= 0) & ~np.isnan(start_s)
     failed = shown & (status >= 400)
     ok = shown & ~(status >= 400)
     timed = ~np.isnan(width_s)
-    for sel, colour, hatch in ((ok, plots.BLUE, None), (failed, plots.VERMILLION, "///")):
+    for sel, colour, hatch in ((ok, BLUE, None), (failed, VERMILLION, "///")):
         bars = sel & timed
         if bars.any():
-            ax.barh(rows[bars], width_s[bars], left=start_s[bars], height=0.6, color=colour,
-                    hatch=hatch, edgecolor="white", linewidth=0.5, alpha=0.9)
+            ax.barh(
+                rows[bars],
+                width_s[bars],
+                left=start_s[bars],
+                height=0.6,
+                color=colour,
+                hatch=hatch,
+                edgecolor="white",
+                linewidth=0.5,
+                alpha=0.9,
+            )
         ticks = sel & ~timed
         if ticks.any():
-            ax.plot(start_s[ticks], rows[ticks], linestyle="none", marker="|", markersize=14,
-                    color=colour)
+            ax.plot(
+                start_s[ticks],
+                rows[ticks],
+                linestyle="none",
+                marker="|",
+                markersize=14,
+                color=colour,
+            )
     if failed.any():  # short failures are thin bars: mark every failure where it started
-        ax.plot(start_s[failed], rows[failed], linestyle="none", marker="X", markersize=8,
-                color=plots.VERMILLION, markeredgecolor="white", markeredgewidth=0.6)
+        ax.plot(
+            start_s[failed],
+            rows[failed],
+            linestyle="none",
+            marker="X",
+            markersize=8,
+            color=VERMILLION,
+            markeredgecolor="white",
+            markeredgewidth=0.6,
+        )
     labels = [n.path if len(n.path) <= 32 else "…" + n.path[-31:] for n in nodes]
     ax.set_yticks(range(len(nodes)), labels)
     ax.set_ylim(len(nodes) - 0.5, -0.5)  # root on top, children below in tree order
     ax.set_xlim(left=0)
-    handles: list[Any] = [Patch(color=plots.BLUE, label="request (start to start + latency)")]
+    handles: list[Any] = [Patch(color=BLUE, label="request (start to start + latency)")]
     if failed.any():
-        handles.append(Patch(facecolor=plots.VERMILLION, hatch="///", edgecolor="white",
-                             label="failed (status >= 400), X at its start"))
+        handles.append(
+            Patch(
+                facecolor=VERMILLION,
+                hatch="///",
+                edgecolor="white",
+                label="failed (status >= 400), X at its start",
+            )
+        )
     # agent sessions run from top left to bottom right, so the top right is usually free
     ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
     return ax
@@ -511,8 +548,9 @@ def compare_sessions(
         or not all(isinstance(x, str) and x for x in labels)
         or labels[0] == labels[1]
     ):
-        raise UsageError(f"compare_sessions(): labels must be two different non-empty strings, "
-                         f"got {labels!r}")
+        raise UsageError(
+            f"compare_sessions(): labels must be two different non-empty strings, got {labels!r}"
+        )
     la, lb = labels
     frames = []
     trees = []
@@ -524,9 +562,11 @@ def compare_sessions(
         if int(t["requests"].iloc[0]) == 0:
             t = t.iloc[0:0]
         frames.append(
-            t[["path", "requests", "failed", "cost", "mean_latency_ms"]]
-            .rename(columns={c: f"{c}_{label}" for c in
-                             ("requests", "failed", "cost", "mean_latency_ms")})
+            t[["path", "requests", "failed", "cost", "mean_latency_ms"]].rename(
+                columns={
+                    c: f"{c}_{label}" for c in ("requests", "failed", "cost", "mean_latency_ms")
+                }
+            )
         )
     merged = frames[0].merge(frames[1], on="path", how="outer", sort=False)
     for label in labels:
@@ -540,10 +580,16 @@ def compare_sessions(
     merged = merged.iloc[sorted(range(len(merged)), key=lambda i: rank[merged["path"].iloc[i]])]
     columns = [
         "path",
-        f"requests_{la}", f"requests_{lb}",
-        f"failed_{la}", f"failed_{lb}",
-        f"cost_{la}", f"cost_{lb}", "cost_diff",
-        f"mean_latency_ms_{la}", f"mean_latency_ms_{lb}", "latency_diff_ms",
+        f"requests_{la}",
+        f"requests_{lb}",
+        f"failed_{la}",
+        f"failed_{lb}",
+        f"cost_{la}",
+        f"cost_{lb}",
+        "cost_diff",
+        f"mean_latency_ms_{la}",
+        f"mean_latency_ms_{lb}",
+        "latency_diff_ms",
     ]
     out: pd.DataFrame = merged[columns].reset_index(drop=True)
     out["path"] = out["path"].astype("string")

@@ -14,12 +14,35 @@ only when a plot is drawn.
 
 from __future__ import annotations
 
-import datetime as _dt
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import recipes
-from ._errors import UsageError, require
+from ._errors import UsageError
+from ._present.checks import check_frame, check_top, float_values, ratio
+from ._present.style import (
+    BLUE,
+    GREEN,
+    GREY,
+    OKABE_ITO,
+    ORANGE,
+    SKY,
+    VERMILLION,
+    as_utc_naive,
+    date_axis,
+    new_axes,
+    no_data,
+    percent_axis,
+    percentile_lines,
+    plain_log_axis,
+    short,
+    style,
+    title,
+    tz_name,
+    tz_of,
+    usd_axis,
+)
+from ._present.text import money
+from ._recipes.buckets import FREQ_ALIASES, to_offset
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,208 +59,29 @@ __all__ = [
     "plot_session_duration",
 ]
 
-#: Okabe & Ito's colour-blind-safe palette, most distinct colours first.
-OKABE_ITO: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#D55E00",  # vermillion
-    "#56B4E9",  # sky blue
-    "#CC79A7",  # reddish purple
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
-BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE = OKABE_ITO[:6]
-GREY = "#666666"
 #: Percentile markers: (fraction, colour, line style).
 _MARKERS = ((0.5, GREEN, "-"), (0.95, ORANGE, "--"), (0.99, VERMILLION, ":"))
-_FREQ_WORDS = {"h": "hour", "D": "day", "W": "week", "MS": "month", "QS": "quarter",
-               "YS": "year", "min": "minute"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (also used by helicone_nb.drilldown and helicone_nb.report)
-# ---------------------------------------------------------------------------------------------
-
-
-def _pyplot() -> Any:
-    require("matplotlib", "notebook")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    if ax is not None:
-        return ax
-    plt = _pyplot()
-    _, new = plt.subplots(figsize=figsize, layout="constrained")
-    result: Axes = new
-    return result
-
-
-def _tz_of(series: pd.Series[Any]) -> _dt.tzinfo | None:
-    import pandas as pd
-
-    dtype = series.dtype
-    return dtype.tz if isinstance(dtype, pd.DatetimeTZDtype) else None
-
-
-def _tz_name(tz: _dt.tzinfo | None) -> str:
-    if tz is None:
-        return "UTC"
-    name = str(getattr(tz, "key", None) or tz)
-    return "UTC" if name in ("UTC", "utc", "UTC+00:00") else name
-
-
-def _span_text(df: pd.DataFrame) -> str:
-    """'2025-01-06 to 2025-01-14 (Europe/Berlin)' for the data's first and last time."""
-    start_col = "created_at"
-    end_col = "latest_request_created_at" if "latest_request_created_at" in df.columns else (
-        "created_at"
-    )
-    if start_col not in df.columns:
-        return ""
-    tz = _tz_name(_tz_of(df[start_col]))
-    if len(df) == 0 or df[start_col].isna().all():
-        return f"no data ({tz})"
-    first = df[start_col].min()
-    last = df[end_col].max()
-    a, b = f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
-    return f"{a} ({tz})" if a == b else f"{a} to {b} ({tz})"
-
-
-def _title(ax: Axes, what: str, df: pd.DataFrame) -> None:
-    span = _span_text(df)
-    ax.set_title(f"{what}\n{span}" if span else what, fontsize=11)
-
-
-def _usd(value: float, _pos: Any = None) -> str:
-    """Dollar tick labels with as many decimals as small values need."""
-    v = abs(value)
-    if v == 0:
-        return "$0"
-    if v >= 100:
-        text = f"${v:,.0f}"
-    elif v >= 1:
-        text = f"${v:,.2f}"
-    elif v >= 0.01:
-        text = f"${v:.3f}"
-    else:
-        text = f"${v:.2g}"
-    return f"-{text}" if value < 0 else text
-
-
-def _usd_tick(value: float, _pos: Any = None) -> str:
-    """Axis ticks: whole dollars from $10 up, else cents plus the digits a tick needs."""
-    v = abs(value)
-    if v >= 10:
-        text = f"${v:,.0f}"
-    elif v == 0:
-        return "$0"
-    elif v >= 0.0001:
-        digits = f"{v:.6f}".rstrip("0")
-        whole, frac = digits.split(".")
-        text = f"${whole}.{frac.ljust(2, '0')}"
-    else:
-        text = f"${v:.2g}"
-    return f"-{text}" if value < 0 else text
-
-
-def _usd_axis(axis: Any) -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    axis.set_major_formatter(FuncFormatter(_usd_tick))
-
-
-def _plain_log_axis(axis: Any) -> None:
-    """Log-scale ticks as plain numbers (1,000 rather than 10^3)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.6g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _percent_axis(axis: Any) -> None:
-    from matplotlib.ticker import PercentFormatter
-
-    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-
-
-def _date_axis(axis: Any, tz: _dt.tzinfo | None) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(tz=tz)  # type: ignore[no-untyped-call]
-    axis.set_major_locator(locator)
-    axis.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, tz=tz)  # type: ignore[no-untyped-call]
-    )
-
-
-def _as_utc_naive(values: pd.Series[Any]) -> np.ndarray[Any, Any]:
-    """tz-aware times -> naive UTC datetime64 (matplotlib's own convention)."""
-    import pandas as pd
-
-    s = pd.Series(values)
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.to_numpy(dtype="datetime64[ns]")
-
-
-def _no_data(ax: Axes, message: str = "no sessions in this data") -> None:
-    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color=GREY)
-
-
-def _short(label: Any, width: int = 28) -> str:
-    import pandas as pd
-
-    if label is None or (not isinstance(label, str) and pd.isna(label)):
-        return "(missing)"
-    if isinstance(label, pd.Timestamp):
-        return f"{label:%Y-%m-%d}" if label == label.normalize() else f"{label:%Y-%m-%d %H:%M}"
-    text = str(label)
-    if text == "":
-        return "(no name)"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _style(ax: Axes, grid_axis: Literal["x", "y", "both"] = "y") -> None:
-    ax.grid(True, axis=grid_axis, color="#dddddd", linewidth=0.8)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+_FREQ_WORDS = {
+    "h": "hour",
+    "D": "day",
+    "W": "week",
+    "MS": "month",
+    "QS": "quarter",
+    "YS": "year",
+    "min": "minute",
+}
 
 
 def _latency_values(df: pd.DataFrame) -> tuple[np.ndarray[Any, Any], str, str]:
     """(values, axis label, noun) for a sessions frame or a requests frame."""
     if "avg_latency" in df.columns:
-        return recipes._float_values(df["avg_latency"]), "Mean latency per session (ms)", "sessions"
+        return float_values(df["avg_latency"]), "Mean latency per session (ms)", "sessions"
     if "latency_ms" in df.columns:
-        return recipes._float_values(df["latency_ms"]), "Request latency (ms)", "requests"
+        return float_values(df["latency_ms"]), "Request latency (ms)", "requests"
     raise UsageError(
         "this plot needs 'avg_latency' (a sessions frame from fetch_sessions) or 'latency_ms' "
         f"(a requests frame from fetch_session_requests); the frame has: {list(df.columns)}"
     )
-
-
-def _percentile_lines(
-    ax: Axes, values: np.ndarray[Any, Any], unit: str, markers: Sequence[tuple[float, str, str]]
-) -> None:
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return
-    for p, colour, style in markers:
-        q = float(np.quantile(finite, p))
-        label = f"p{p * 100:g} = {q:,.0f} {unit}" if q >= 10 else f"p{p * 100:g} = {q:.3g} {unit}"
-        ax.axvline(q, color=colour, linestyle=style, linewidth=1.8, label=label)
-    ax.legend(frameon=False, fontsize=9)
-
-
-def _check_df(df: Any, fn: str, columns: Sequence[str]) -> None:
-    recipes._check_frame(df, fn, columns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,28 +134,28 @@ def plot_cost_over_time(
     import numpy as np
     import pandas as pd
 
-    _check_df(df, "plot_cost_over_time", ["created_at", "total_cost"])
+    check_frame(df, "plot_cost_over_time", ["created_at", "total_cost"])
     series = recipes.cost_over_time(df, freq)
-    ax = _new_axes(ax, (9, 4))
-    tz = _tz_of(df["created_at"])
-    word = _FREQ_WORDS.get(recipes._FREQ_ALIASES.get(freq, freq), f"{freq} period")
+    ax = new_axes(ax, (9, 4))
+    tz = tz_of(df["created_at"])
+    word = _FREQ_WORDS.get(FREQ_ALIASES.get(freq, freq), f"{freq} period")
     total = float(series["total_cost"].sum())
-    _title(ax, f"Cost per {word}, {_usd(total)} in total", df)
+    title(ax, f"Cost per {word}, {money(total)} in total", df)
     ax.set_ylabel("Cost (USD)")
-    ax.set_xlabel(f"Period start ({_tz_name(tz)})")
-    _usd_axis(ax.yaxis)
-    _style(ax)
+    ax.set_xlabel(f"Period start ({tz_name(tz)})")
+    usd_axis(ax.yaxis)
+    style(ax)
     if series.empty:
-        _no_data(ax)
+        no_data(ax)
         return ax
-    x = _as_utc_naive(series["period"])
+    x = as_utc_naive(series["period"])
     y = series["total_cost"].to_numpy(dtype="float64")
     starts = pd.DatetimeIndex(series["period"])
     if len(starts) > 1:
         widths = np.diff(starts.asi8) / 86_400e9
         widths = np.append(widths, widths[-1])
     else:
-        offset = recipes._offset(freq, "plot_cost_over_time")
+        offset = to_offset(freq, "plot_cost_over_time")
         one = ((starts[0] + offset) - starts[0]) / pd.Timedelta(days=1)
         widths = np.array([one if one > 0 else 1.0])
     if len(series) <= 120:
@@ -320,19 +164,25 @@ def plot_cost_over_time(
         ends = x[-1] + np.timedelta64(int(widths[-1] * 86_400e9), "ns")
         edges = np.append(x, ends)
         ax.stairs(y, edges, fill=True, color=BLUE, label="cost per " + word)
-    _date_axis(ax.xaxis, tz)
+    date_axis(ax.xaxis, tz)
     ax.set_ylim(bottom=0)
     if cumulative:
         twin = ax.twinx()
         mid = x + (widths * 86_400e9 / 2).astype("timedelta64[ns]")
-        twin.plot(mid, series["cumulative_cost"].to_numpy(dtype="float64"), color=ORANGE,
-                  linewidth=2, marker="o" if len(series) <= 60 else None, markersize=3,
-                  label="running total")
+        twin.plot(
+            mid,
+            series["cumulative_cost"].to_numpy(dtype="float64"),
+            color=ORANGE,
+            linewidth=2,
+            marker="o" if len(series) <= 60 else None,
+            markersize=3,
+            label="running total",
+        )
         twin.set_ylabel("Running total (USD)")
-        _usd_axis(twin.yaxis)
+        usd_axis(twin.yaxis)
         twin.set_ylim(bottom=0)
         twin.spines["top"].set_visible(False)
-        _date_axis(twin.xaxis, tz)
+        date_axis(twin.xaxis, tz)
         handles = ax.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
         ax.legend(handles[0] + more[0], handles[1] + more[1], frameon=False, loc="upper left")
@@ -346,7 +196,7 @@ def _grouped_cost(df: pd.DataFrame, by: str, top: int) -> pd.DataFrame:
 def _group_labels(table: pd.DataFrame, top: int, width: int) -> list[str]:
     """Tick labels of a ``cost_by`` table; the row after the ``top`` ones is the rest."""
     return [
-        recipes.OTHER if i == top else _short(v, width)
+        recipes.OTHER if i == top else short(v, width)
         for i, v in enumerate(table[table.columns[0]])
     ]
 
@@ -384,16 +234,16 @@ def plot_cost_by(
     'Cost (USD)'
     >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
     """
-    recipes._check_top(top, "plot_cost_by")
+    check_top(top, "plot_cost_by")
     table = _grouped_cost(df, by, top)
-    ax = _new_axes(ax, (8, max(2.5, 0.35 * len(table) + 1.5)))
+    ax = new_axes(ax, (8, max(2.5, 0.35 * len(table) + 1.5)))
     what = "user (cost split equally among a session's users)" if by == "user" else by
-    _title(ax, f"Cost by {what}", df)
+    title(ax, f"Cost by {what}", df)
     ax.set_xlabel("Cost (USD)")
-    _usd_axis(ax.xaxis)
-    _style(ax, "x")
+    usd_axis(ax.xaxis)
+    style(ax, "x")
     if table.empty:
-        _no_data(ax)
+        no_data(ax)
         return ax
     labels = _group_labels(table, top, 28)
     costs = table["total_cost"].to_numpy(dtype="float64")
@@ -404,9 +254,10 @@ def plot_cost_by(
     ax.set_ylabel(by.replace("_", " "))
     shares = table["share"].to_numpy(dtype="float64")
     for y, cost, share in zip(positions, costs, shares, strict=True):
-        text = _usd(cost) + ("" if share != share else f"  ({share:.0%})")
-        ax.annotate(text, (cost, y), xytext=(4, 0), textcoords="offset points", va="center",
-                    fontsize=8)
+        text = money(cost) + ("" if share != share else f"  ({share:.0%})")
+        ax.annotate(
+            text, (cost, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8
+        )
     ax.set_xlim(0, max(float(costs.max()), 1e-12) * 1.25)
     return ax
 
@@ -450,35 +301,50 @@ def plot_cost_pareto(
     """
     import numpy as np
 
-    recipes._check_top(top, "plot_cost_pareto")
+    check_top(top, "plot_cost_pareto")
     table = _grouped_cost(df, by, top)
-    ax = _new_axes(ax, (9, 4.5))
+    ax = new_axes(ax, (9, 4.5))
     what = "user" if by == "user" else by
-    _title(ax, f"Where the cost goes: Pareto by {what}", df)
+    title(ax, f"Where the cost goes: Pareto by {what}", df)
     ax.set_ylabel("Cost (USD)")
-    _usd_axis(ax.yaxis)
-    _style(ax)
+    usd_axis(ax.yaxis)
+    style(ax)
     twin = ax.twinx()
     twin.set_ylabel("Cumulative share of cost")
     twin.set_ylim(0, 1.05)
-    _percent_axis(twin.yaxis)
+    percent_axis(twin.yaxis)
     twin.spines["top"].set_visible(False)
     if table.empty:
-        _no_data(ax)
+        no_data(ax)
         return ax
     labels = _group_labels(table, top, 20)
     x = np.arange(len(table))
     colours = [GREY if label == recipes.OTHER else BLUE for label in labels]
-    ax.bar(x, table["total_cost"].to_numpy(dtype="float64"), color=colours, width=0.7,
-           label="cost")
-    ax.set_xticks(x, labels, rotation=40 if len(table) > 4 else 0,
-                  ha="right" if len(table) > 4 else "center")
+    ax.bar(x, table["total_cost"].to_numpy(dtype="float64"), color=colours, width=0.7, label="cost")
+    ax.set_xticks(
+        x, labels, rotation=40 if len(table) > 4 else 0, ha="right" if len(table) > 4 else "center"
+    )
     ax.set_xlabel(by.replace("_", " "))
-    twin.plot(x, table["cumulative_share"].to_numpy(dtype="float64"), color=ORANGE, marker="o",
-              linewidth=2, label="cumulative share")
+    twin.plot(
+        x,
+        table["cumulative_share"].to_numpy(dtype="float64"),
+        color=ORANGE,
+        marker="o",
+        linewidth=2,
+        label="cumulative share",
+    )
     twin.axhline(0.8, color=GREY, linestyle="--", linewidth=1)
-    twin.annotate("80 %", (1.0, 0.8), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                  textcoords="offset points", ha="right", va="bottom", color=GREY, fontsize=8)
+    twin.annotate(
+        "80 %",
+        (1.0, 0.8),
+        xycoords=("axes fraction", "data"),
+        xytext=(-2, 2),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        color=GREY,
+        fontsize=8,
+    )
     return ax
 
 
@@ -533,22 +399,22 @@ def plot_latency_distribution(
         )
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise UsageError(f"plot_latency_distribution(): bins must be a positive int, got {bins!r}")
-    recipes._check_frame(df, "plot_latency_distribution", [])
+    check_frame(df, "plot_latency_distribution", [])
     values, label, noun = _latency_values(df)
     values = values[np.isfinite(values)]
     if log:
         values = values[values > 0]
-    ax = _new_axes(ax, (8, 4))
-    _title(ax, f"Latency distribution of {len(values):,} {noun}", df)
+    ax = new_axes(ax, (8, 4))
+    title(ax, f"Latency distribution of {len(values):,} {noun}", df)
     ax.set_xlabel(label)
-    _style(ax)
+    style(ax)
     if values.size == 0:
         ax.set_ylabel(f"Number of {noun}")
-        _no_data(ax, f"no {noun} with a latency")
+        no_data(ax, f"no {noun} with a latency")
         return ax
     if log:
         ax.set_xscale("log")
-        _plain_log_axis(ax.xaxis)
+        plain_log_axis(ax.xaxis)
     if kind == "hist":
         if log:
             lo, hi = float(values.min()), float(values.max())
@@ -563,8 +429,8 @@ def plot_latency_distribution(
         ax.step(xs, ys, where="post", color=BLUE, linewidth=2)
         ax.set_ylabel(f"Share of {noun} at or below")
         ax.set_ylim(0, 1.02)
-        _percent_axis(ax.yaxis)
-    _percentile_lines(ax, values, "ms", _MARKERS)
+        percent_axis(ax.yaxis)
+    percentile_lines(ax, values, "ms", _MARKERS)
     return ax
 
 
@@ -600,28 +466,35 @@ def plot_latency_vs_tokens(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """
     import numpy as np
 
-    recipes._check_frame(df, "plot_latency_vs_tokens", ["total_tokens"])
+    check_frame(df, "plot_latency_vs_tokens", ["total_tokens"])
     latency, ylabel, noun = _latency_values(df)
     if noun == "sessions":
-        recipes._check_frame(df, "plot_latency_vs_tokens", ["total_requests"])
-        tokens = recipes._ratio(df["total_tokens"], df["total_requests"])
+        check_frame(df, "plot_latency_vs_tokens", ["total_requests"])
+        tokens = ratio(df["total_tokens"], df["total_requests"])
         xlabel = "Tokens per request (session mean)"
     else:
-        tokens = recipes._float_values(df["total_tokens"])
+        tokens = float_values(df["total_tokens"])
         xlabel = "Tokens per request"
     ok = np.isfinite(latency) & np.isfinite(tokens)
     x, y = tokens[ok], latency[ok]
-    ax = _new_axes(ax, (7, 4.5))
-    _title(ax, f"Latency vs tokens ({x.size:,} {noun})", df)
+    ax = new_axes(ax, (7, 4.5))
+    title(ax, f"Latency vs tokens ({x.size:,} {noun})", df)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    _style(ax, "both")
+    style(ax, "both")
     if x.size == 0:
-        _no_data(ax, f"no {noun} with both latency and tokens")
+        no_data(ax, f"no {noun} with both latency and tokens")
         return ax
     dense = x.size > 1000
-    ax.scatter(x, y, s=8 if dense else 14, color=BLUE, alpha=0.2 if dense else 0.45,
-               linewidths=0, label=noun)
+    ax.scatter(
+        x,
+        y,
+        s=8 if dense else 14,
+        color=BLUE,
+        alpha=0.2 if dense else 0.45,
+        linewidths=0,
+        label=noun,
+    )
     if x.size >= 20:
         edges = np.unique(np.quantile(x, np.linspace(0, 1, 11)))
         if edges.size >= 3:
@@ -632,8 +505,14 @@ def plot_latency_vs_tokens(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 if sel.any():
                     mids.append(float(np.median(x[sel])))
                     medians.append(float(np.median(y[sel])))
-            ax.plot(mids, medians, color=ORANGE, marker="s", linewidth=2,
-                    label="median per token decile")
+            ax.plot(
+                mids,
+                medians,
+                color=ORANGE,
+                marker="s",
+                linewidth=2,
+                label="median per token decile",
+            )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=9)
@@ -676,30 +555,35 @@ def plot_session_duration(
 
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise UsageError(f"plot_session_duration(): bins must be a positive int, got {bins!r}")
-    recipes._check_frame(df, "plot_session_duration", ["duration_s"])
-    values = recipes._float_values(df["duration_s"])
+    check_frame(df, "plot_session_duration", ["duration_s"])
+    values = float_values(df["duration_s"])
     values = values[np.isfinite(values)]
-    ax = _new_axes(ax, (8, 4))
+    ax = new_axes(ax, (8, 4))
     what = f"Session duration, {values.size:,} sessions"
     if log:
         zero = int((values <= 0).sum())
         values = values[values > 0]
         if zero:
             what += f" ({zero:,} of 0 s not shown)"
-    _title(ax, what, df)
+    title(ax, what, df)
     ax.set_xlabel("Session duration (s)")
     ax.set_ylabel("Number of sessions")
-    _style(ax)
+    style(ax)
     if values.size == 0:
-        _no_data(ax)
+        no_data(ax)
         return ax
     if log:
         ax.set_xscale("log")
-        _plain_log_axis(ax.xaxis)
+        plain_log_axis(ax.xaxis)
         lo, hi = float(values.min()), float(values.max())
         edges: Any = np.geomspace(lo, hi if hi > lo else lo * 10, bins + 1)
     else:
         edges = bins
     ax.hist(values, bins=edges, color=GREEN, edgecolor="white", linewidth=0.5)
-    _percentile_lines(ax, values, "s", ((0.5, BLUE, "-"), (0.9, VERMILLION, "--")))
+    percentile_lines(ax, values, "s", ((0.5, BLUE, "-"), (0.9, VERMILLION, "--")))
     return ax
+
+
+# widgets.py imported this private name before the one dollar formatter moved to
+# helicone_nb._present.text.money; it stays until widgets imports that instead.
+_usd = money

@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 import helicone_nb
-from helicone_nb import cli, report
+from helicone_nb import cli, recipes, report
 from helicone_nb._errors import ServerError, UsageError
 from helicone_nb._frames import SESSION_SCHEMA, empty_frame, requests_frame, sessions_frame
+from helicone_nb._present.text import money
 from tests.test_drilldown import SESSION
 from tests.test_recipes import ROWS
 
@@ -46,7 +47,8 @@ class FakeClient:
         self.rows = ROWS if rows is None else rows
         self.demo_period = (
             (_dt.datetime(2025, 1, 1, tzinfo=_dt.UTC), _dt.datetime(2025, 2, 1, tzinfo=_dt.UTC))
-            if demo else None
+            if demo
+            else None
         )
         self.fail_requests = fail_requests
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
@@ -84,9 +86,17 @@ def test_report_has_every_plot_and_section(built: tuple[FakeClient, str]) -> Non
     client, page = built
     assert page.startswith("<!DOCTYPE html>")
     assert page.count(IMG) == 7  # cost over time, Pareto, users, latency x2, duration, timeline
-    for heading in ("Summary", "Cost over time", "Cost by session name", "Cost by user",
-                    "Top 10 sessions by cost", "Outliers", "Latency", "Session duration",
-                    "The most expensive session, step by step"):
+    for heading in (
+        "Summary",
+        "Cost over time",
+        "Cost by session name",
+        "Cost by user",
+        "Top 10 sessions by cost",
+        "Outliers",
+        "Latency",
+        "Session duration",
+        "The most expensive session, step by step",
+    ):
         assert f"<h2>{heading}</h2>" in page
     assert "2025-01-01 00:00 to 2025-02-01 00:00" in page
     assert "(Europe/Berlin)" in page
@@ -96,9 +106,11 @@ def test_report_has_every_plot_and_section(built: tuple[FakeClient, str]) -> Non
     assert "<td>$5.00</td>" in page  # total cost in the summary
     assert "split equally" in page
     # the drill-down is the most expensive session, in the report's window and zone
-    assert client.calls[1] == ("fetch_session_requests", ("s2",),
-                               {"start": "2025-01-01", "end": "2025-02-01",
-                                "tz": "Europe/Berlin"})
+    assert client.calls[1] == (
+        "fetch_session_requests",
+        ("s2",),
+        {"start": "2025-01-01", "end": "2025-02-01", "tz": "Europe/Berlin"},
+    )
     assert "└── answer" in page
     assert not re.search(r"https?://", page)  # self-contained: no external resources
 
@@ -128,12 +140,25 @@ def test_data_is_escaped_keys_in_data_redacted_and_demo_said(env_key: None) -> N
 def test_report_passes_options_to_the_client() -> None:
     client = FakeClient()
     flt = {"request_response_rmt": {"model": {"equals": "gpt-4o"}}}
-    page = report.build_report(client, "7d", tz="UTC", filter=flt, search="pl", name="plan",
-                               max_sessions=3, title="Weekly <costs>", top=2,
-                               drill_down=False)
-    assert client.calls == [("fetch_sessions", ("7d", None),
-                             {"tz": "UTC", "filter": flt, "search": "pl", "name": "plan",
-                              "max_sessions": 3})]
+    page = report.build_report(
+        client,
+        "7d",
+        tz="UTC",
+        filter=flt,
+        search="pl",
+        name="plan",
+        max_sessions=3,
+        title="Weekly <costs>",
+        top=2,
+        drill_down=False,
+    )
+    assert client.calls == [
+        (
+            "fetch_sessions",
+            ("7d", None),
+            {"tz": "UTC", "filter": flt, "search": "pl", "name": "plan", "max_sessions": 3},
+        )
+    ]
     assert "<h1>Weekly &lt;costs&gt;</h1>" in page
     assert "Restricted to: search “pl”, name = “plan”, a filter, at most 3 sessions." in page
     assert "The fetch stopped at max_sessions=3" in page
@@ -175,8 +200,9 @@ def test_bad_arguments() -> None:
 
 
 def test_write_report(tmp_path: Path) -> None:
-    target = report.write_report(FakeClient(), "2025-01-01", "2025-02-01",
-                                 path=tmp_path / "out" / "r.html", drill_down=False)
+    target = report.write_report(
+        FakeClient(), "2025-01-01", "2025-02-01", path=tmp_path / "out" / "r.html", drill_down=False
+    )
     assert target == (tmp_path / "out" / "r.html").resolve()
     assert target.read_text(encoding="utf-8").count(IMG) == 6
     with pytest.raises(UsageError, match="directory"):
@@ -191,8 +217,9 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """Replace helicone_nb.connect with one that hands out FakeClients; records the calls."""
     calls: list[tuple[Any, ...]] = []
 
-    def fake_connect(api_key: str | None = None, *, demo: bool | None = None,
-                     quiet: bool = False) -> FakeClient:
+    def fake_connect(
+        api_key: str | None = None, *, demo: bool | None = None, quiet: bool = False
+    ) -> FakeClient:
         calls.append((api_key, demo))
         return FakeClient(demo=bool(demo))
 
@@ -201,7 +228,9 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
 
 
 def test_cli_report_demo_defaults_to_the_demo_period(
-    connect: list[tuple[Any, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    connect: list[tuple[Any, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("HELICONE_API_KEY", raising=False)
@@ -210,20 +239,38 @@ def test_cli_report_demo_defaults_to_the_demo_period(
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0] == str(out.resolve())
-    assert lines[1] == ("4 sessions, 10 requests, $5.00 from 2025-01-01 00:00 to "
-                        "2025-02-01 00:00 (UTC) [demo data]")
+    assert lines[1] == (
+        "4 sessions, 10 requests, $5.00 from 2025-01-01 00:00 to 2025-02-01 00:00 (UTC) [demo data]"
+    )
     assert "no HELICONE_API_KEY set" in captured.err
     assert connect == [(None, True)]
     assert out.read_text(encoding="utf-8").count(IMG) == 7
 
 
 def test_cli_report_with_key_uses_it_and_since(
-    connect: list[tuple[Any, ...]], tmp_path: Path, env_key: None,
+    connect: list[tuple[Any, ...]],
+    tmp_path: Path,
+    env_key: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "r.html"
-    assert cli.main(["report", "--since", "30d", "-o", str(out), "--no-drilldown",
-                     "--top", "3", "--title", "Mine"]) == 0
+    assert (
+        cli.main(
+            [
+                "report",
+                "--since",
+                "30d",
+                "-o",
+                str(out),
+                "--no-drilldown",
+                "--top",
+                "3",
+                "--title",
+                "Mine",
+            ]
+        )
+        == 0
+    )
     assert connect == [(ENV_KEY, None)]
     page = out.read_text(encoding="utf-8")
     assert ENV_KEY not in page and FAKE_KEY not in page
@@ -231,10 +278,12 @@ def test_cli_report_with_key_uses_it_and_since(
     assert capsys.readouterr().out.splitlines()[1].endswith("(UTC)")
 
 
-def test_cli_errors(connect: list[tuple[Any, ...]], tmp_path: Path,
-                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["report", "--demo", "--end", "2025-01-02", "-o",
-                     str(tmp_path / "r.html")]) == 1
+def test_cli_errors(
+    connect: list[tuple[Any, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli.main(["report", "--demo", "--end", "2025-01-02", "-o", str(tmp_path / "r.html")]) == 1
+    )
     assert "--end needs --start" in capsys.readouterr().err
     assert cli.main(["report", "--demo", "--filter", "{nope", "-o", str(tmp_path / "r.html")]) == 1
     assert "--filter must be a Helicone filter as JSON" in capsys.readouterr().err
@@ -244,13 +293,30 @@ def test_cli_errors(connect: list[tuple[Any, ...]], tmp_path: Path,
         cli.main(["report", "--start", "2025-01-01", "--since", "7d"])
 
 
-def test_cli_sessions_csv(connect: list[tuple[Any, ...]], tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_sessions_csv(
+    connect: list[tuple[Any, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "s.csv"
-    code = cli.main(["sessions", "--demo", "--start", "2025-01-01", "--end", "2025-02-01",
-                     "--search", "pl", "--name", "plan", "--max", "5", "--filter",
-                     '{"request_response_rmt": {"model": {"equals": "gpt-4o"}}}',
-                     "-o", str(out)])
+    code = cli.main(
+        [
+            "sessions",
+            "--demo",
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2025-02-01",
+            "--search",
+            "pl",
+            "--name",
+            "plan",
+            "--max",
+            "5",
+            "--filter",
+            '{"request_response_rmt": {"model": {"equals": "gpt-4o"}}}',
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == str(out.resolve())
@@ -262,7 +328,9 @@ def test_cli_sessions_csv(connect: list[tuple[Any, ...]], tmp_path: Path,
 
 
 def test_cli_sessions_parquet_needs_pyarrow(
-    connect: list[tuple[Any, ...]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    connect: list[tuple[Any, ...]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
@@ -292,15 +360,14 @@ def test_demo_report_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no HELICONE_API_KEY set" in captured.err
     path_line, summary_line = captured.out.splitlines()
     assert path_line == str(out.resolve())
-    df = helicone_nb.connect(demo=True, quiet=True).fetch_sessions(DEMO_START, DEMO_END,
-                                                                   tz=DEMO_TZ)
+    df = helicone_nb.connect(demo=True, quiet=True).fetch_sessions(DEMO_START, DEMO_END, tz=DEMO_TZ)
     assert len(df) > 100
-    s = report.recipes.summary(df).iloc[0]
+    s = recipes.summary(df).iloc[0]
     first = DEMO_START.astimezone(_zone(DEMO_TZ))
     last = DEMO_END.astimezone(_zone(DEMO_TZ))
     assert summary_line == (
         f"{int(s['sessions']):,} sessions, {int(s['requests']):,} requests, "
-        f"{report._money(s['total_cost'])} from {first:%Y-%m-%d %H:%M} to "
+        f"{money(s['total_cost'])} from {first:%Y-%m-%d %H:%M} to "
         f"{last:%Y-%m-%d %H:%M} ({DEMO_TZ}) [demo data]"
     )
     page = out.read_text(encoding="utf-8")
@@ -311,8 +378,23 @@ def test_demo_report_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_demo_sessions_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "s.csv.gz"
-    assert cli.main(["sessions", "--demo", "--start", "2025-07-01", "--end", "2025-07-08",
-                     "--name", "support-chat", "-o", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "sessions",
+                "--demo",
+                "--start",
+                "2025-07-01",
+                "--end",
+                "2025-07-08",
+                "--name",
+                "support-chat",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     back = pd.read_csv(out, keep_default_na=False)
     assert len(back) > 0 and set(back["session_name"]) == {"support-chat"}
     assert capsys.readouterr().out.splitlines()[1].startswith(f"{len(back):,} sessions")

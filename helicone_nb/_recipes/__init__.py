@@ -1,0 +1,7 @@
+"""The implementation of ``helicone_nb.recipes`` (private; import from ``helicone_nb.recipes``).
+
+- ``buckets``: time buckets in the frame's zone.
+- ``grouping``: group keys (columns, users, time buckets, lists of them) and group tables.
+- ``sessions``: summary and cost recipes of a sessions frame.
+- ``stats``: latency, duration, cost per token, rankings and outliers.
+"""
