@@ -340,7 +340,7 @@ def test_cli_sessions_parquet_needs_pyarrow(
 
 
 def test_empty_export_keeps_the_header(tmp_path: Path) -> None:
-    from helicone_nb._report_cli import write_sessions
+    from helicone_nb.cli.sessions import write_sessions
 
     path = tmp_path / "empty.csv"
     write_sessions(empty_frame(SESSION_SCHEMA, "UTC"), path)
@@ -416,7 +416,7 @@ def test_docstring_examples_run() -> None:
 
 def test_parquet_export_round_trip(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
-    from helicone_nb._report_cli import write_sessions
+    from helicone_nb.cli.sessions import write_sessions
 
     path = tmp_path / "s.parquet"
     df = sessions_frame(ROWS, tz="Europe/Berlin")

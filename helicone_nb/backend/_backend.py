@@ -13,21 +13,20 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from . import _engine, _params
+from ._faults import FaultPlan
 from ._ingest import ImportReport, ingest_frame, ingest_jsonl
-from ._params import HandledError, ValidationFailed, echoable
+from ._response import BackendResponse, envelope, handled_error, respond
 from ._store import Store
+from ._tsoa import HandledError, ValidationFailed, echoable
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from ._faults import FaultPlan, TransportFault
 
 logger = logging.getLogger("helicone_nb.backend")
 
@@ -36,35 +35,7 @@ DEFAULT_ORGANIZATION_ID = "a0c4e8f2-5d1b-4c6e-9f3a-7b2d8e1c0f45"
 #: Helicone's body size limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
-_JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 _TAG_ROUTE = re.compile(r"^/v1/session/([^/]+)/tag$")
-
-
-@dataclass(frozen=True)
-class BackendResponse:
-    """What the handler answers: an HTTP status, headers and a JSON body.
-
-    ``fault`` is set only under a :class:`~._faults.FaultPlan`: the transport or server must
-    drop or stall this answer (see ``_faults``).
-    """
-
-    status: int
-    headers: dict[str, str] = field(default_factory=lambda: dict(_JSON_HEADERS))
-    body: bytes = b""
-    fault: TransportFault | None = None
-
-    def json(self) -> Any:
-        """The body, parsed."""
-        return json.loads(self.body)
-
-
-def _respond(status: int, payload: Any) -> BackendResponse:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return BackendResponse(status, dict(_JSON_HEADERS), body.encode("utf-8"))
-
-
-def _envelope(status: int, data: Any) -> BackendResponse:
-    return _respond(status, {"data": data, "error": None})
 
 
 class Backend:
@@ -215,7 +186,12 @@ class Backend:
         plan = self.faults
         if plan is not None:
             return plan.apply(
-                self, method, path, body, lambda: self._answer(method, path, headers, body)
+                method,
+                path,
+                body,
+                lambda: self._answer(method, path, headers, body),
+                store=self.store,
+                quirks=self.quirks,
             )
         return self._answer(method, path, headers, body)
 
@@ -226,12 +202,12 @@ class Backend:
             return self._handle(method.upper(), path.split("?", 1)[0], headers, body)
         except ValidationFailed as exc:
             details = echoable(exc.details)
-            return _respond(422, {"message": "Validation Failed", "details": details})
+            return respond(422, {"message": "Validation Failed", "details": details})
         except HandledError as exc:
-            return _respond(500, {"data": None, "error": str(exc)})
+            return handled_error(500, str(exc))
         except Exception as exc:  # an unhandled failure, answered like Helicone's error handler
             logger.exception("unhandled error for %s %s", method, path)
-            return _respond(
+            return respond(
                 500,
                 {"message": "Internal Server Error", "details": f"{type(exc).__name__}: {exc}"},
             )
@@ -240,13 +216,9 @@ class Backend:
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
     ) -> BackendResponse:
         if len(body) > MAX_BODY_BYTES:
-            return _respond(
+            return handled_error(
                 413,
-                {
-                    "data": None,
-                    "error": f"request entity too large: {len(body):,} bytes, the limit is "
-                    f"{MAX_BODY_BYTES:,}",
-                },
+                f"request entity too large: {len(body):,} bytes, the limit is {MAX_BODY_BYTES:,}",
             )
         denied = self._authenticate(headers)
         if denied is not None:
@@ -258,13 +230,10 @@ class Backend:
         if tag is not None and method in ("GET", "POST"):
             session_id = unquote(tag.group(1))
             if method == "GET":
-                return _envelope(200, self.store.get_tag(session_id))
+                return envelope(200, self.store.get_tag(session_id))
             self.add_tag(session_id, _params.tag_body(body))
-            return _envelope(200, None)
-        return _respond(
-            404,
-            {"data": None, "error": f"no route for {method} {path} in the embedded backend"},
-        )
+            return envelope(200, None)
+        return handled_error(404, f"no route for {method} {path} in the embedded backend")
 
     def _authenticate(self, headers: Mapping[str, str]) -> BackendResponse | None:
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
@@ -283,26 +252,26 @@ class Backend:
             ):
                 return None
             error = "No API key found"
-        return _respond(401, {"error": error, "trace": "isAuthenticated.error"})
+        return respond(401, {"error": error, "trace": "isAuthenticated.error"})
 
     def _sessions(self, body: bytes) -> BackendResponse:
         query = _params.session_query(body)
-        return _envelope(
+        return envelope(
             200,
             _engine.query_sessions(self.store, query, quirks=self.quirks, cache=self._result_cache),
         )
 
     def _count(self, body: bytes) -> BackendResponse:
         query = _params.session_query(body)
-        return _envelope(
+        return envelope(
             200,
             _engine.count_sessions(self.store, query, quirks=self.quirks, cache=self._result_cache),
         )
 
     def _names(self, body: bytes) -> BackendResponse:
         query = _params.name_query(body)
-        return _envelope(200, _engine.query_names(self.store, query, quirks=self.quirks))
+        return envelope(200, _engine.query_names(self.store, query, quirks=self.quirks))
 
     def _requests(self, body: bytes) -> BackendResponse:
         query = _params.request_query(body)
-        return _envelope(201, _engine.query_requests(self.store, query, quirks=self.quirks))
+        return envelope(201, _engine.query_requests(self.store, query, quirks=self.quirks))

@@ -25,7 +25,8 @@ import numpy as np
 
 from .._client.cache import default_cache_dir
 from ._backend import Backend
-from ._demo import DEMO_DEFAULT_REQUESTS, GENERATOR_VERSION, generate_demo
+from ._demo import generate_demo
+from ._demo_period import DEMO_DEFAULT_REQUESTS, GENERATOR_VERSION
 from ._store import SOURCE_COLUMNS, Store
 
 #: Demos of at least this many requests are cached on disk.

@@ -15,9 +15,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
-from ._params import HandledError, NameQuery, RequestQuery, SessionQuery
+from ._params import NameQuery, RequestQuery, SessionQuery
 from ._sql import Params, compile_filter, uses_tag
 from ._store import SESSION_NAME_KEY, Store
+from ._tsoa import HandledError
 
 _EPOCH = _dt.datetime(1970, 1, 1)
 #: Window used by /v1/session/name/query when the body has no timeFilter, ending at the newest

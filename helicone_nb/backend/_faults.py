@@ -47,15 +47,12 @@ import math
 import random
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._frames import SESSION_WIRE_FIELDS
 from . import _engine, _params
-from ._backend import BackendResponse, _respond
-
-if TYPE_CHECKING:
-    from ._backend import Backend
+from ._response import BackendResponse, TransportFault, respond
+from ._store import Store
 
 SESSIONS_ROUTE = "/v1/session/query"
 COUNT_ROUTE = "/v1/session/count"
@@ -113,19 +110,6 @@ _GATEWAY_HTML = (
     "<center><h1>{code} {reason}</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-
-
-@dataclass(frozen=True)
-class TransportFault:
-    """What the transport or server must do to an answer: ``drop`` it half way, or stall it.
-
-    ``variant`` is ``"protocol"`` or ``"reset"`` for drops (the httpx error raised in process),
-    ``stall_s`` the stall of a ``timeout``.
-    """
-
-    kind: str
-    stall_s: float = 0.0
-    variant: str = ""
 
 
 def parse_kinds(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -276,13 +260,18 @@ class FaultPlan:
 
     def apply(
         self,
-        backend: Backend,
         method: str,
         path: str,
         body: bytes,
         answer: Callable[[], BackendResponse],
+        *,
+        store: Store,
+        quirks: bool,
     ) -> BackendResponse:
-        """Answer one request through the plan; ``answer()`` gives the undisturbed answer."""
+        """Answer one request through the plan; ``answer()`` gives the undisturbed answer.
+
+        ``store`` and ``quirks`` are the backend's (a ``shift`` re-reads the query's sessions).
+        """
         route = path.split("?", 1)[0].rstrip("/")
         if method.upper() != "POST" or route not in FAULT_ROUTES:
             return answer()
@@ -296,7 +285,7 @@ class FaultPlan:
                 self._shifts[query] = min(self._shifts.get(query, 0) + self.shift_rows, 999)
             shift = self._shifts.get(query, 0) if query is not None else 0
         if shift:
-            good = _shifted(backend, route, body, good, shift)
+            good = _shifted(store, quirks, route, body, good, shift)
         if kind is None:
             return good
         self._count(kind)
@@ -316,14 +305,14 @@ class FaultPlan:
 
     def _status(self, kind: str, rng: random.Random) -> BackendResponse:
         if kind == "500":
-            answer = _respond(
+            answer = respond(
                 500, {"data": None, "error": "Error executing query: socket hang up (injected)"}
             )
         elif kind == "503":
-            answer = _respond(503, {"error": "Service Unavailable (injected)"})
+            answer = respond(503, {"error": "Service Unavailable (injected)"})
         elif kind == "429":
             wait = round(rng.uniform(0, self.retry_after), 2)
-            answer = _respond(429, {"error": "Too many requests, please try again later."})
+            answer = respond(429, {"error": "Too many requests, please try again later."})
             answer.headers.update(
                 {
                     "retry-after": f"{wait:g}",
@@ -364,7 +353,7 @@ class FaultPlan:
                 target.pop(field, None)
             else:
                 target[field] = rng.choice(_WRONG[route][field])
-        return _respond(good.status, payload)
+        return respond(good.status, payload)
 
 
 def _marked(answer: BackendResponse, kind: str) -> BackendResponse:
@@ -382,7 +371,7 @@ def _shift_key(body: bytes) -> Any:
 
 
 def _shifted(
-    backend: Backend, route: str, body: bytes, good: BackendResponse, shift: int
+    store: Store, quirks: bool, route: str, body: bytes, good: BackendResponse, shift: int
 ) -> BackendResponse:
     """``good`` as it would read with ``shift`` new sessions on top of the query's results."""
     query = _params.session_query(body)
@@ -391,19 +380,19 @@ def _shifted(
         data = payload["data"]
         count = int(data["count"]) + shift
         data["count"] = str(count) if isinstance(data["count"], str) else count
-        return _respond(good.status, payload)
+        return respond(good.status, payload)
     if query.limit == 0:
         return good
-    new = [_new_session(query, n, backend.quirks) for n in reversed(range(shift))]
+    new = [_new_session(query, n, quirks) for n in reversed(range(shift))]
     top = new[query.offset : query.offset + query.limit]
     first = max(query.offset - shift, 0)
     wanted = query.offset + query.limit - max(query.offset, shift)
     rest: list[dict[str, Any]] = []
     if wanted > 0:
         moved = dataclasses.replace(query, offset=first, limit=wanted)
-        rest = _engine.query_sessions(backend.store, moved, quirks=backend.quirks)
+        rest = _engine.query_sessions(store, moved, quirks=quirks)
     payload["data"] = [*top, *rest]
-    return _respond(good.status, payload)
+    return respond(good.status, payload)
 
 
 def _new_session(query: _params.SessionQuery, n: int, quirks: bool) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .._errors import require
-from ._backend import MAX_BODY_BYTES, Backend, BackendResponse, _respond
+from ._backend import MAX_BODY_BYTES, Backend
+from ._response import BackendResponse, handled_error
 
 #: What uvicorn logs when a response is cut off on purpose (an injected ``drop``).
 _INCOMPLETE = "ASGI callable returned without completing response."
@@ -69,10 +70,7 @@ def create_app(backend: Backend, *, on_shutdown: Callable[[], None] | None = Non
     from starlette.routing import Route
 
     async def endpoint(request: Request) -> Response:
-        too_large = _respond(
-            413,
-            {"data": None, "error": f"request entity too large (limit {MAX_BODY_BYTES:,} bytes)"},
-        )
+        too_large = handled_error(413, f"request entity too large (limit {MAX_BODY_BYTES:,} bytes)")
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             answer = too_large

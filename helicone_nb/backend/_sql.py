@@ -32,8 +32,9 @@ from .._wire.columns import (
     SESSION_COLUMNS,
     SESSION_TABLE,
 )
-from ._params import AllNode, Branch, Broken, HandledError, Leaf, Node
+from ._nodes import AllNode, Branch, Broken, Leaf, Node
 from ._store import COLUMNS
+from ._tsoa import HandledError
 
 Form: TypeAlias = Literal["where", "having", "request"]
 

@@ -14,7 +14,8 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from ._backend import Backend, BackendResponse
+from ._backend import Backend
+from ._response import BackendResponse
 
 
 class _DroppedBody(httpx.SyncByteStream, httpx.AsyncByteStream):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from helicone_nb.backend import Backend
-from helicone_nb.backend._params import Branch, Leaf
+from helicone_nb.backend._nodes import Branch, Leaf
 from helicone_nb.backend._sql import Params, compile_filter
 
 from .helpers import load, post, req, session_body, sessions

@@ -1,4 +1,4 @@
-"""``helicone-nb serve``, ``helicone-nb import`` and ``helicone-nb demo``."""
+"""``helicone-nb serve``: a local Helicone-compatible API over demo data or a DuckDB store."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
-from ._demo import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START, MAX_REQUESTS, MIN_REQUESTS
+from ..backend import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START
 
 if TYPE_CHECKING:
-    from ._faults import FaultPlan
+    from ..backend import FaultPlan
 
 
 def register(subparsers: Any) -> None:
-    """Add the backend's subcommands to the ``helicone-nb`` parser."""
+    """Add ``serve`` to the ``helicone-nb`` parser."""
     serve = subparsers.add_parser(
         "serve",
         help="run a local Helicone-compatible API (demo data or a DuckDB store)",
@@ -81,39 +81,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="allow a --host that is not loopback (the server has no TLS)",
     )
-    serve.set_defaults(handler=_serve)
-
-    imp = subparsers.add_parser(
-        "import",
-        help="import a Helicone export (JSONL) into a DuckDB store",
-        description="Import the JSONL that @helicone/export writes (one HeliconeRequest per "
-        "line) into a DuckDB store. Bad lines are skipped and listed with their line numbers; "
-        "requests already in the store are skipped, so re-importing a file adds nothing.",
-    )
-    imp.add_argument("file", metavar="FILE.jsonl", help="the export to import")
-    imp.add_argument("--db", required=True, metavar="PATH", help="DuckDB store (created if new)")
-    imp.set_defaults(handler=_import)
-
-    demo = subparsers.add_parser(
-        "demo",
-        help="write the demo data to a DuckDB store or a Helicone-style JSONL export",
-        description=f"Generate the deterministic demo organisation ({DEMO_START:%Y-%m-%d} to "
-        f"{DEMO_END:%Y-%m-%d}) and write it out.",
-    )
-    target = demo.add_mutually_exclusive_group(required=True)
-    target.add_argument("--db", metavar="PATH", help="DuckDB store to add the demo to")
-    target.add_argument(
-        "--jsonl", metavar="PATH", help="JSONL file to write (HeliconeRequest rows)"
-    )
-    demo.add_argument(
-        "--requests",
-        type=int,
-        default=DEMO_DEFAULT_REQUESTS,
-        metavar="N",
-        help=f"number of requests, {MIN_REQUESTS:,} to {MAX_REQUESTS:,}",
-    )
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(handler=_demo)
+    serve.set_defaults(handler=run)
 
 
 def _is_loopback(host: str) -> bool:
@@ -125,10 +93,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from ._backend import Backend
-    from ._demo_cache import demo_backend
-    from ._server import serve
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; print what is served on stderr, and the fault counts at the end."""
+    from ..backend import Backend, demo_backend, serve
 
     if not _is_loopback(args.host) and not args.allow_remote:
         raise UsageError(
@@ -187,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:
     """The FaultPlan that --faults, --fault-kinds, --fault-seed and --fault-stall ask for."""
-    from ._faults import FaultPlan
+    from ..backend import FaultPlan
 
     if not 0 <= args.faults <= 1:
         raise UsageError(f"--faults is a share of requests from 0 to 1, got {args.faults}")
@@ -197,30 +164,3 @@ def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:
         return FaultPlan(args.faults, args.fault_kinds, args.fault_seed, stall_s=args.fault_stall)
     except ValueError as exc:
         raise UsageError(f"--fault-kinds / --fault-stall: {exc}") from None
-
-
-def _import(args: argparse.Namespace) -> int:
-    from ._backend import Backend
-
-    with Backend(args.db) as backend:
-        report = backend.ingest_jsonl(args.file)
-        print(report.summary())
-        print(f"{args.db}: {backend.request_count:,} requests stored")
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from ._backend import Backend
-    from ._demo_cache import demo_backend
-
-    if args.db:
-        with Backend(args.db) as backend:
-            from ._demo import generate_demo
-
-            added = backend.ingest_frame(generate_demo(args.requests, args.seed))
-            print(f"{args.db}: {added:,} demo requests added ({backend.request_count:,} stored)")
-        return 0
-    with demo_backend(args.requests, args.seed) as backend:
-        rows = backend.export_jsonl(args.jsonl)
-    print(f"{args.jsonl}: {rows:,} requests written (HeliconeRequest JSONL)")
-    return 0
