@@ -27,12 +27,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "helicone_nb"
 #: module -> the private names it may still take from other modules (to be emptied).
 ALLOWED_PRIVATE: dict[str, set[str]] = {
     # data (report, recipes, plots, drilldown, widgets' formatter): moving to _present/_report
-    "helicone_nb.cli.report": {
-        "helicone_nb.report:_build",
-        "helicone_nb.report:_money",
-        "helicone_nb.report:_window_text",
-    },
-    "helicone_nb.cli.sessions": {"helicone_nb.report:_money", "helicone_nb.report:_window_text"},
     "helicone_nb.drilldown": {
         "helicone_nb.plots:_new_axes",
         "helicone_nb.plots:_no_data",

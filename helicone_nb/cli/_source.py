@@ -123,13 +123,14 @@ def _filter(text: str | None) -> Any:
 
 def fetch_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``fetch_sessions`` options the command line set (unset ones left out)."""
-    options = {
-        "filter": _filter(args.filter),
-        "search": args.search,
-        "name": args.name,
-        "max_sessions": args.max_sessions,
-    }
-    return {k: v for k, v in options.items() if v not in (None, "")}
+    from .._report.build import fetch_kwargs
+
+    return fetch_kwargs(
+        filter=_filter(args.filter),
+        search=args.search,
+        name=args.name,
+        max_sessions=args.max_sessions,
+    )
 
 
 def empty_demo_hint(client: Any, demo: bool, rows: int) -> None:

@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the HTML report, print its absolute path and a one-line summary."""
-    from .. import report
+    from .._present.text import money
+    from .._report.build import build, window_text
 
     if args.top < 1:
         raise UsageError(f"--top must be a positive number, got {args.top}")
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     client, demo = _source.connect(args)
     try:
         start, end, tz = _source.window(args, client, demo)
-        result = report._build(
+        result = build(
             client,
             start,
             end,
@@ -70,12 +71,11 @@ def run(args: argparse.Namespace) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(result.html, encoding="utf-8")
         s = result.summary.iloc[0]
-        window = report._window_text(start, end, tz)
+        window = window_text(start, end, tz)
         print(target)
         print(
             f"{int(s['sessions']):,} sessions, {int(s['requests']):,} requests, "
-            f"{report._money(s['total_cost'])} from {window} ({tz})"
-            + (" [demo data]" if demo else "")
+            f"{money(s['total_cost'])} from {window} ({tz})" + (" [demo data]" if demo else "")
         )
         if not result.plots_drawn:
             print(

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     _export_format(target)
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name such as sessions.csv")
-    from .. import report
+    from .._present.text import money
+    from .._report.build import window_text
 
     client, demo = _source.connect(args)
     try:
@@ -77,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print(target)
         print(
             f"{len(df):,} sessions, {len(df.columns)} columns, "
-            f"{report._money(float(df['total_cost'].sum()))} in total, from "
-            f"{report._window_text(start, end, tz)} ({tz})" + (" [demo data]" if demo else "")
+            f"{money(float(df['total_cost'].sum()))} in total, from "
+            f"{window_text(start, end, tz)} ({tz})" + (" [demo data]" if demo else "")
         )
         _source.empty_demo_hint(client, demo, len(df))
         return 0
