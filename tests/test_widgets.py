@@ -707,3 +707,113 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(widgets, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The values-to-query step, without widgets
+# ---------------------------------------------------------------------------------------------
+
+
+def test_values_to_query_is_pure_and_needs_no_ipywidgets() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['ipywidgets'] = None\n"
+        "from helicone_nb.widgets._query import FilterValues, PropertyValues, build_query\n"
+        "state = build_query(FilterValues(range='30d', model='gpt-4o', properties=("
+        "PropertyValues('tier', 'equals', 'pro'), PropertyValues('env', 'is set')), "
+        "combine='or'))\n"
+        "assert state.error is None and state.start == '30d', state\n"
+        "print(state.filter.to_python())\n"
+        "assert 'ipywidgets' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.strip() == (
+        "((hnb.request.model == 'gpt-4o') & ((hnb.prop('tier') == 'pro') | hnb.has_prop('env')))"
+    )
+
+
+def test_values_to_query_covers_every_control() -> None:
+    from helicone_nb.widgets._query import FilterValues, PropertyValues, build_query
+
+    values = FilterValues(
+        range="custom",
+        start=_dt.datetime(2025, 7, 1, 9, 30),
+        end=_dt.datetime(2025, 7, 8),
+        tz="Europe/Berlin",
+        search="supp",
+        name="support-chat",
+        model=" gpt-4o ",
+        user="alice",
+        cost_min="$0.01",
+        cost_max="1",
+        min_requests="2",
+        properties=(PropertyValues("environment", "equals", "production"),),
+    )
+    state = build_query(values)
+    assert state.error is None
+    expected = (
+        (request.model == "gpt-4o")
+        & (request.user_id == "alice")
+        & (prop("environment") == "production")
+        & (session.total_requests >= 2)
+        & (session.total_cost >= 0.01)
+        & (session.total_cost <= 1.0)
+    )
+    assert state.filter == expected
+    assert state.request_filter == (
+        (request.model == "gpt-4o")
+        & (request.user_id == "alice")
+        & (prop("environment") == "production")
+    )
+    assert state.query() == {
+        "start": "2025-07-01T09:30",
+        "end": "2025-07-08T00:00",
+        "tz": "Europe/Berlin",
+        "search": "supp",
+        "name": "support-chat",
+        "filter": expected.to_wire("Europe/Berlin"),
+    }
+    assert "name='support-chat'" in state.code() and "search='supp'" in state.code()
+
+
+def test_values_to_query_anchors_quick_picks_and_reports_errors() -> None:
+    from helicone_nb.widgets._query import FilterValues, PropertyValues, build_query
+
+    anchor = _dt.datetime(2025, 8, 31, tzinfo=_dt.UTC)
+    state = build_query(FilterValues(range="24h", tz="Europe/Berlin"), anchor)
+    assert (state.start, state.end) == ("2025-08-30T02:00", "2025-08-31T02:00")
+    assert build_query(FilterValues(range="7d")).start == "7d"  # relative without an anchor
+    for values, message in [
+        (FilterValues(cost_min="2", cost_max="1"), "the minimum $2 is above the maximum $1"),
+        (FilterValues(range="custom"), "pick a start date and time"),
+        (FilterValues(properties=(PropertyValues("", "equals", "x"),)), "give the property name"),
+        (FilterValues(properties=(PropertyValues("k", "near", "x"),)), "unknown operator"),
+    ]:
+        state = build_query(values)
+        assert state.error is not None and message in state.error, (values, state.error)
+
+
+def test_a_filter_change_redraws_only_the_plot_on_screen(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    explorer.refresh()
+    explorer.tabs.selected_index = 1  # opening the Plots tab draws both
+    assert explorer.wait(timeout=30)
+    latency = bytes(explorer.latency_plot.value)
+    explorer.filters.name.value = "sql-copilot"
+    explorer.refresh()
+    assert bytes(explorer.latency_plot.value) == latency  # not on screen: not drawn yet
+    explorer.plot_tabs.selected_index = 1  # shown: drawn for the result on screen
+    assert explorer.wait(timeout=30)
+    assert bytes(explorer.latency_plot.value).startswith(PNG)
+    assert bytes(explorer.latency_plot.value) != latency
+
+
+def test_values_to_query_docstring_examples() -> None:
+    import doctest
+
+    from helicone_nb.widgets import _query
+
+    result = doctest.testmod(_query, verbose=False)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,270 @@
+"""Rendering for the explorer, pure: DataFrame in, HTML or PNG out (no widgets, no I/O).
+
+The plots of the Plots tab are drawn on figures with fixed margins: matplotlib's constrained
+layout measures every text twice per draw and cost more than the drawing itself, and a
+filter change must update the tab in well under 150 ms.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import drilldown, plots, recipes
+from .._errors import require
+from .._wire.filters import Filter
+from ._base import CSS, describe_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("helicone_nb.widgets")
+
+#: Sort keys of the top-sessions table: label -> column or derived metric (see recipes).
+SORT_KEYS: dict[str, str] = {
+    "cost": "total_cost",
+    "requests": "total_requests",
+    "tokens": "total_tokens",
+    "mean latency": "avg_latency",
+    "duration": "duration_s",
+    "cost per request": "cost_per_request",
+    "start time": "created_at",
+}
+
+#: The plots of the Plots tab, in tab order: key -> title.
+PLOTS: dict[str, str] = {"cost": "Cost over time", "latency": "Latency"}
+
+
+def missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA."""
+    try:
+        return value is None or bool(value != value)
+    except (TypeError, ValueError):  # pd.NA refuses bool()
+        return True
+
+
+def fmt_int(value: Any) -> str:
+    return "" if missing(value) else f"{int(value):,}"
+
+
+def fmt_usd(value: Any) -> str:
+    return "" if missing(value) else plots._usd(float(value))
+
+
+def fmt_ms(value: Any) -> str:
+    return "" if missing(value) else f"{float(value):,.0f} ms"
+
+
+def fmt_seconds(value: Any) -> str:
+    if missing(value):
+        return ""
+    seconds = float(value)
+    return f"{seconds:,.1f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
+
+
+def fmt_time(value: Any) -> str:
+    return "" if missing(value) else f"{value:%Y-%m-%d %H:%M:%S}"
+
+
+def fmt_text(value: Any) -> str:
+    if missing(value):
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+#: A table column: (frame column, header, formatter, right-aligned number).
+ColumnSpec = tuple[str, str, Callable[[Any], str], bool]
+
+#: Columns of the top-sessions table.
+SESSION_COLUMNS: list[ColumnSpec] = [
+    ("session_id", "session id", fmt_text, False),
+    ("session_name", "name", fmt_text, False),
+    ("created_at", "start", fmt_time, False),
+    ("total_requests", "requests", fmt_int, True),
+    ("total_cost", "cost", fmt_usd, True),
+    ("total_tokens", "tokens", fmt_int, True),
+    ("avg_latency", "mean latency", fmt_ms, True),
+    ("duration_s", "duration", fmt_seconds, True),
+    ("user_ids", "users", fmt_text, False),
+]
+
+#: Columns of the drill-down requests table.
+REQUEST_COLUMNS: list[ColumnSpec] = [
+    ("created_at", "time", fmt_time, False),
+    ("session_path", "path", fmt_text, False),
+    ("model", "model", fmt_text, False),
+    ("status", "status", fmt_int, True),
+    ("latency_ms", "latency", fmt_ms, True),
+    ("total_tokens", "tokens", fmt_int, True),
+    ("cost", "cost", fmt_usd, True),
+    ("user_id", "user", fmt_text, False),
+]
+
+
+def table_html(
+    df: pd.DataFrame,
+    columns: Sequence[ColumnSpec],
+    *,
+    kind: str,
+    extra: ColumnSpec | None = None,
+) -> str:
+    """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``."""
+    spec = [*columns, *([extra] if extra is not None else [])]
+    spec = [c for c in spec if c[0] in df.columns]
+    head = "".join(
+        f"<th class='{'num' if numeric else ''}'>{html.escape(header)}</th>"
+        for _, header, _, numeric in spec
+    )
+    values = [[fmt(v) for v in df[col].tolist()] for col, _, fmt, _ in spec]
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='{'num' if spec[j][3] else ''}'>{html.escape(cells[i])}</td>"
+            for j, cells in enumerate(values)
+        )
+        + "</tr>"
+        for i in range(len(df))
+    )
+    return (
+        f"{CSS}<div style='overflow-x:auto'><table class='hnb-table hnb-{kind}'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def summary_html(df: pd.DataFrame) -> str:
+    """The summary table above the sessions table (``recipes.summary``, formatted)."""
+    s = recipes.summary(df).iloc[0]
+    span = (
+        "" if missing(s["start"]) else f"{s['start']:%Y-%m-%d %H:%M} to {s['end']:%Y-%m-%d %H:%M}"
+    )
+
+    def several(fmt: Callable[[Any], str], *keys: str) -> str:
+        return " / ".join(fmt(s[k]) or "–" for k in keys)
+
+    cells = [
+        ("sessions", fmt_int(s["sessions"])),
+        ("requests", fmt_int(s["requests"])),
+        ("users", fmt_int(s["users"])),
+        ("total cost", fmt_usd(s["total_cost"])),
+        (
+            "cost per session (mean / p50 / p90)",
+            several(
+                fmt_usd, "cost_per_session_mean", "cost_per_session_p50", "cost_per_session_p90"
+            ),
+        ),
+        ("tokens", fmt_int(s["total_tokens"])),
+        ("cost per 1k tokens", fmt_usd(s["cost_per_1k_tokens"])),
+        ("mean latency per request", fmt_ms(s["mean_latency_ms"])),
+        (
+            "session latency (p50 / p90 / p99)",
+            several(
+                fmt_ms, "session_latency_p50_ms", "session_latency_p90_ms", "session_latency_p99_ms"
+            ),
+        ),
+        ("session duration (p50 / p90)", several(fmt_seconds, "duration_p50_s", "duration_p90_s")),
+        ("first to last request", span),
+    ]
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v or '–')}</td></tr>"
+        for k, v in cells
+    )
+    return f"{CSS}<table class='hnb-table hnb-summary'><tbody>{rows}</tbody></table>"
+
+
+def sorted_sessions(df: pd.DataFrame, by: str, n: int, ascending: bool) -> pd.DataFrame:
+    """The top ``n`` sessions by a :data:`SORT_KEYS` value."""
+    if by == "created_at":
+        ranked = df.sort_values(
+            "created_at", ascending=ascending, kind="mergesort", na_position="last"
+        )
+        return ranked.head(n).reset_index(drop=True)
+    return recipes.top_sessions(df, by, n, ascending=ascending)
+
+
+def plot_freq(start: _dt.datetime, end: _dt.datetime) -> str:
+    """Hourly bars up to 3 days, daily up to 120, else weekly."""
+    days = (end - start).total_seconds() / 86400
+    return "h" if days <= 3 else ("D" if days <= 120 else "W")
+
+
+def png(
+    draw: Callable[[Any], Any],
+    size: tuple[float, float],
+    *,
+    margins: tuple[float, float, float, float] | None = None,
+) -> bytes:
+    """Draw on a fresh Agg figure (no pyplot, no global state) and return PNG bytes.
+
+    ``margins`` (left, right, top, bottom, in inches) fixes the axes in place; without it the
+    figure uses constrained layout (slower, for content whose labels vary a lot in length).
+    """
+    require("matplotlib", "notebook")
+    from matplotlib.figure import Figure
+
+    dpi = 80
+    figure = Figure(figsize=size, dpi=dpi, layout=None if margins else "constrained")
+    if margins is not None:
+        left, right, top, bottom = margins
+        width, height = size
+        figure.subplots_adjust(
+            left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
+        )
+    draw(figure.add_subplot())
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+#: Fixed margins of the Plots tab (inches): room for "$1,234.00" ticks and a two-line title.
+_PLOT_MARGINS = (0.95, 0.15, 0.62, 0.55)
+
+
+@dataclass(frozen=True)
+class View:
+    """A fetched frame, the query that produced it, and its summary (built off the main thread)."""
+
+    df: pd.DataFrame
+    tz: str
+    request_filter: Filter
+    window: tuple[_dt.datetime, _dt.datetime]
+    summary: str
+    status: str
+
+
+def plot_png(view: View, which: str) -> tuple[bytes, str]:
+    """One plot of the Plots tab (a key of :data:`PLOTS`), or a note saying why there is none."""
+    df = view.df
+    try:
+        if which == "cost":
+            freq = plot_freq(*view.window)
+            image = png(
+                lambda ax: plots.plot_cost_over_time(df, freq, ax=ax),
+                (9, 3.6),
+                margins=_PLOT_MARGINS,
+            )
+        else:
+            image = png(
+                lambda ax: plots.plot_latency_distribution(df, ax=ax),
+                (8, 3.6),
+                margins=_PLOT_MARGINS,
+            )
+    except Exception as exc:  # the tables are still worth showing
+        log.debug("plotting failed", exc_info=True)
+        return b"", (
+            f"{CSS}<span class='hnb-error'>Plots failed: {html.escape(describe_error(exc))}</span>"
+        )
+    return image, ""
+
+
+def timeline_png(requests: pd.DataFrame) -> bytes:
+    """The drill-down's timeline of one session's requests (empty bytes for no requests)."""
+    if not len(requests):
+        return b""
+    return png(lambda ax: drilldown.plot_session_timeline(requests, ax=ax), (9, 3.2))
