@@ -166,6 +166,24 @@ def test_explorer_in_voila_follows_filter_changes(tmp_path: Path) -> None:
                 expect(page.get_by_text("is not a number", exact=False).first).to_be_visible()
                 page.wait_for_timeout(1000)  # longer than the debounce: nothing may change
                 assert _table_text(page) == shown
+                # ... and the status line says that what is shown is out of date (issue 16)
+                expect(page.get_by_text("Out of date", exact=False).first).to_be_visible()
+                # no button label is cut ("cust…"), no table column is clipped (issue 16)
+                cut = page.evaluate(
+                    """() => [...document.querySelectorAll('.widget-toggle-button')]
+                        .filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText)"""
+                )
+                assert cut == [], cut
+                clipped = page.evaluate(
+                    """() => {
+                        const table = document.querySelector('table.hnb-sessions');
+                        const box = table.closest('.hnb-scroll');
+                        const last = table.querySelector('th:last-child').getBoundingClientRect();
+                        return box.scrollWidth > box.clientWidth + 1
+                            || last.right > box.getBoundingClientRect().right + 1;
+                    }"""
+                )
+                assert not clipped
                 page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
 
                 # the plots tab draws both plots

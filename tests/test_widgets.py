@@ -817,3 +817,118 @@ def test_values_to_query_docstring_examples() -> None:
 
     result = doctest.testmod(_query, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# What JupyterLab showed (issue 16) and the interactive table (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_invalid_input_says_the_result_shown_is_stale(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo, auto=True, debounce=0)
+    assert explorer.wait(timeout=30)
+    shown = explorer.status.value
+    assert "sessions from" in shown and "Out of date" not in shown
+    explorer.filters.cost_min.value = "lots"
+    status = explorer.status.value
+    assert "Not fetched" in status and "is not a number" in status
+    assert "Out of date" in status and "previous result" in status
+    explorer.filters.cost_min.value = ""  # back to the filters of the result shown
+    assert explorer.wait(timeout=30)
+    assert explorer.status.value == shown
+
+
+def test_with_auto_off_a_change_says_the_result_is_stale(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    explorer.refresh()
+    explorer.filters.model.value = "gpt-4o"
+    assert "Out of date" in explorer.status.value and "Press Fetch" in explorer.status.value
+    explorer.refresh()
+    assert "Out of date" not in explorer.status.value
+
+
+def test_widget_html_colours_follow_the_jupyterlab_theme(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    explorer.refresh()
+    explorer.filters.cost_min.value = "x"
+    html_values = [
+        explorer.status.value,
+        explorer.summary.value,
+        explorer.table.value,
+        explorer.filters.message.value,
+    ]
+    colours = re.findall(r"color:([^;}]+)", "".join(html_values))
+    assert colours, "no colours at all?"
+    for colour in colours:
+        assert colour.startswith("var(--jp-") or colour == "inherit", colour
+    css = explorer.status.value
+    assert "var(--jp-ui-font-color2,#666)" in css and "var(--jp-error-color1,#b00020)" in css
+
+
+def test_custom_range_button_is_wide_enough_for_its_label() -> None:
+    filters = SessionFilters()
+    width = int(filters.range.style.button_width.removesuffix("px"))
+    longest = max(len(label) for label in filters.range._options_labels)
+    assert width >= 11 * longest + 12  # 11 px per character at 13 px plus the padding
+
+
+def test_users_column_shows_the_first_users_and_how_many_more() -> None:
+    row = session_row(0, name="many")
+    row["user_ids"] = [f"user-{i}@example.com" for i in range(7)]
+    explorer = explorer_for(fake_client(FakeHelicone([row])))
+    explorer.refresh()
+    cell = re.search(r"<td class='hnb-wrap'>([^<]*)</td>", explorer.table.value)
+    assert cell is not None
+    assert cell.group(1) == "user-0@example.com, user-1@example.com, user-2@example.com +4 more"
+
+
+def test_clicking_a_header_sorts_and_a_second_click_flips(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    df = explorer.refresh()
+    assert "data-hnb-action='sort' data-hnb-value='total_cost'" in explorer.table.value
+    assert "aria-sort='descending'" in explorer.table.value
+    explorer.table.click("sort", "total_requests")
+    assert (explorer.sort_by.value, explorer.ascending.value) == ("total_requests", False)
+    top = hnb.recipes.top_sessions(df, "total_requests", 25)
+    assert [v for _, v in explorer.session_picker.options][1:] == top["session_id"].tolist()
+    explorer.table.click("sort", "total_requests")
+    assert explorer.ascending.value is True
+    assert "requests ▲" in explorer.table.value
+    explorer.table.click("sort", "session_name")  # not a sort key: nothing happens
+    assert explorer.sort_by.value == "total_requests"
+
+
+def test_paging_through_the_table(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    df = explorer.refresh()
+    explorer.rows.value = 10
+    ranked = hnb.recipes.top_sessions(df, "total_cost", len(df))["session_id"].tolist()
+
+    def shown() -> list[str]:
+        return [v for _, v in explorer.session_picker.options][1:]
+
+    assert shown() == ranked[:10] and explorer.sessions.prev_button.disabled
+    explorer.sessions.next_button.click()
+    assert shown() == ranked[10:20]
+    assert f"rows 11–20, page 2 of {-(-len(df) // 10):,}" in explorer.table.value
+    explorer.sessions.turn(10_000)  # past the end: the last page
+    assert shown() == ranked[(len(ranked) - 1) // 10 * 10 :]
+    assert explorer.sessions.next_button.disabled
+    explorer.sort_by.value = "total_requests"  # a new order starts at the first page
+    assert explorer.sessions.page == 0
+    explorer.sessions.next_button.click()
+    explorer.refresh()  # a new result starts at the first page too
+    assert explorer.sessions.page == 0
+
+
+def test_clicking_a_row_opens_its_drill_down(demo: hnb.Client) -> None:
+    explorer = explorer_for(demo)
+    explorer.refresh()
+    session_id = [v for _, v in explorer.session_picker.options][3]
+    assert f"data-hnb-action='open' data-hnb-value='{session_id}'" in explorer.table.value
+    explorer.table.click("open", session_id)
+    assert explorer.tabs.selected_index == 2
+    assert explorer.wait(timeout=30)
+    assert explorer.selected_session == session_id
+    assert (explorer.selected_requests["session_id"] == session_id).all()
+    assert f"Session {session_id}" in explorer.tree.value

@@ -14,15 +14,27 @@ ANY = ""  # drop-down value meaning "no selection" (ipywidgets treats None as "n
 WIDE = {"description_width": "initial"}
 # The mimetype payload ipywidgets 8 puts in a widget's display bundle.
 VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+# Colours come from JupyterLab's theme variables (light and dark), with the 0.1.0 colours as
+# fallbacks where no theme sets them (Voila's default page, VS Code).
 CSS = (
     "<style>"
-    ".hnb-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
-    ".hnb-table th,.hnb-table td{padding:2px 8px;border-bottom:1px solid rgba(128,128,128,.3);"
+    ".hnb-table{border-collapse:collapse;font-size:12px;margin:4px 0;"
+    "color:var(--jp-ui-font-color1,inherit)}"
+    ".hnb-table th,.hnb-table td{padding:3px 8px;line-height:1.4;"
+    "border-bottom:1px solid var(--jp-border-color2,rgba(128,128,128,.3));"
     "text-align:left;white-space:nowrap}"
     ".hnb-table th{font-weight:600}"
     ".hnb-table td.num,.hnb-table th.num{text-align:right;font-variant-numeric:tabular-nums}"
-    ".hnb-error{color:#b00020;white-space:pre-wrap}"
-    ".hnb-note{color:#666}"
+    ".hnb-table td.hnb-wrap{white-space:normal;min-width:10em;max-width:22em}"
+    ".hnb-table th.hnb-sortable{cursor:pointer;user-select:none}"
+    ".hnb-table th.hnb-sortable:hover,.hnb-table tr.hnb-row:hover td{"
+    "background:var(--jp-layout-color2,rgba(128,128,128,.12))}"
+    ".hnb-table tr.hnb-row{cursor:pointer}"
+    ".hnb-table [data-hnb-action]:focus-visible{outline:2px solid var(--jp-brand-color1,#1976d2)}"
+    ".hnb-scroll{overflow-x:auto;max-width:100%}"
+    ".hnb-error{color:var(--jp-error-color1,#b00020);white-space:pre-wrap}"
+    ".hnb-note{color:var(--jp-ui-font-color2,#666)}"
+    ".hnb-stale{color:var(--jp-warn-color0,#8a5a00)}"
     "</style>"
 )
 

@@ -15,9 +15,7 @@ from .._errors import UsageError, require
 from .._frames import REQUEST_SCHEMA, SESSION_SCHEMA, empty_frame
 from .._wire.time import check_tz, resolve_window
 from ._base import (
-    ANY,
     CSS,
-    WIDE,
     describe_error,
     fmt_window,
     ipywidgets,
@@ -30,16 +28,13 @@ from ._query import QueryState
 from ._render import (
     PLOTS,
     REQUEST_COLUMNS,
-    SESSION_COLUMNS,
-    SORT_KEYS,
     View,
-    fmt_usd,
     plot_png,
-    sorted_sessions,
     summary_html,
     table_html,
     timeline_png,
 )
+from ._table import SessionsTable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("helicone_nb.widgets")
 
 _PLOTS_TAB = 1  # index of the Plots tab of the explorer
+_DRILL_TAB = 2
 
 
 class SessionExplorer:
@@ -147,7 +143,7 @@ class SessionExplorer:
         self._timer: threading.Timer | None = None
         self._workers: list[threading.Thread] = []
         self._requested: QueryState | None = None  # the filters of the newest fetch started
-        self._syncing = False
+        self._shown: QueryState | None = None  # the filters of the result on screen
 
         self.fetch_button: Any = w.Button(
             description="Fetch",
@@ -164,24 +160,13 @@ class SessionExplorer:
         self.status: Any = w.HTML("Press Fetch to load sessions." if not auto else "")
         self.code_view: Any = w.HTML()
         self.summary: Any = w.HTML()
-        self.sort_by: Any = w.Dropdown(
-            options=list(SORT_KEYS.items()),
-            value="total_cost",
-            description="sort by",
-            style=WIDE,
-            layout=w.Layout(width="220px"),
-        )
-        self.ascending: Any = w.Checkbox(
-            value=False, description="ascending", indent=False, layout=w.Layout(width="110px")
-        )
-        self.rows: Any = w.Dropdown(
-            options=[10, 25, 50, 100],
-            value=25,
-            description="rows",
-            style=WIDE,
-            layout=w.Layout(width="120px"),
-        )
-        self.table: Any = w.HTML()
+        self.sessions = SessionsTable(self._lock, self._row_opened)
+        # the table's controls, as attributes of the explorer (as in 0.1.0)
+        self.sort_by: Any = self.sessions.sort_by
+        self.ascending: Any = self.sessions.ascending
+        self.rows: Any = self.sessions.rows
+        self.table: Any = self.sessions.table
+        self.session_picker: Any = self.sessions.session_picker
         self.cost_plot: Any = w.Image(format="png", layout=w.Layout(max_width="720px"))
         self.latency_plot: Any = w.Image(format="png", layout=w.Layout(max_width="640px"))
         self.plot_note: Any = w.HTML()
@@ -189,13 +174,6 @@ class SessionExplorer:
         self._plot_images = {"cost": self.cost_plot, "latency": self.latency_plot}
         self.plot_tabs: Any = w.Tab(
             children=[self.cost_plot, self.latency_plot], titles=tuple(PLOTS.values())
-        )
-        self.session_picker: Any = w.Dropdown(
-            options=[("(pick a session)", ANY)],
-            value=ANY,
-            description="session",
-            style=WIDE,
-            layout=w.Layout(width="560px"),
         )
         self.drill_status: Any = w.HTML(
             "<span class='hnb-note'>Pick a session to see its requests.</span>"
@@ -208,9 +186,7 @@ class SessionExplorer:
         code_box.selected_index = None
         self.tabs: Any = w.Tab(
             children=[
-                w.VBox(
-                    [self.summary, w.HBox([self.sort_by, self.ascending, self.rows]), self.table]
-                ),
+                w.VBox([self.summary, self.sessions.controls, self.table]),
                 w.VBox([self.plot_tabs, self.plot_note]),
                 w.VBox(
                     [
@@ -237,9 +213,6 @@ class SessionExplorer:
         self.filters.on_change(self._filters_changed)
         # switching auto-refresh on catches up with changes made while it was off
         self.auto.observe(lambda _change: self._filters_changed(self.filters), names="value")
-        for control in (self.sort_by, self.ascending, self.rows):
-            control.observe(self._sort_changed, names="value")
-        self.session_picker.observe(self._session_picked, names="value")
         self.tabs.observe(self._tab_changed, names="selected_index")
         self.plot_tabs.observe(self._tab_changed, names="selected_index")
         self._show_code()
@@ -349,13 +322,26 @@ class SessionExplorer:
 
     def _filters_changed(self, filters: SessionFilters) -> None:
         self._show_code()
-        state = filters._state
+        state = filters.state
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-            if state.error is not None or not self.auto.value or state == self._requested:
-                return  # nothing to send, or the result shown (or on its way) answers it
+            if state.error is not None:
+                self._set_status(self._refused(state.error))
+                return
+            if state == self._requested:
+                # back to the filters of the result shown (or on its way)
+                if self._view is not None and self._shown == state and self.error is None:
+                    self._set_status(f"<span>{html.escape(self._view.status)}</span>")
+                return
+            if not self.auto.value:
+                if self._view is not None:
+                    self._set_status(
+                        "<span class='hnb-stale'>⚠ Out of date: the tables show the result of "
+                        "the previous filters. Press Fetch to update.</span>"
+                    )
+                return
             if self.debounce > 0:
                 self._timer = threading.Timer(self.debounce, self._timer_fired)
                 self._timer.daemon = True
@@ -363,17 +349,25 @@ class SessionExplorer:
                 return
         self._start(background=True)
 
+    def _refused(self, error: str) -> str:
+        """The status while the input cannot be sent: why, and that what is shown is stale."""
+        text = f"<span class='hnb-error'>Not fetched: {html.escape(error)}.</span>"
+        if self._view is not None:
+            text += (
+                " <span class='hnb-stale'>⚠ Out of date: the tables still show the previous "
+                f"result ({html.escape(self._view.status)}).</span>"
+            )
+        return text
+
     def _timer_fired(self) -> None:
         with self._lock:
             self._workers.append(threading.current_thread())
         self._start(background=False)
 
     def _start(self, *, background: bool) -> None:
-        state = self.filters._state
+        state = self.filters.state
         if state.error is not None:
-            self._set_status(
-                f"<span class='hnb-error'>Not fetched: {html.escape(state.error)}.</span>"
-            )
+            self._set_status(self._refused(state.error))
             return
         with self._lock:
             self._generation += 1
@@ -434,6 +428,7 @@ class SessionExplorer:
                 return  # a newer request superseded this one
             self.error = None
             self._view = view
+            self._shown = state
             self._df = view.df
             self.summary.value = view.summary
             self._show_table()
@@ -488,44 +483,15 @@ class SessionExplorer:
 
     # -- the sessions table ----------------------------------------------------------------
 
-    def _sort_changed(self, change: dict[str, Any]) -> None:
-        with self._lock:
-            self._show_table()
-
     def _show_table(self) -> None:
-        by = self.sort_by.value
-        top = sorted_sessions(self._df, by, self.rows.value, self.ascending.value)
-        extra = None
-        if by == "cost_per_request":
-            extra = ("cost_per_request", "cost per request", fmt_usd, True)
-        shown = f"{len(top):,} of {plural(len(self._df), 'session')}, by {self.sort_by.label}"
-        self.table.value = (
-            f"<div class='hnb-note' style='font-size:12px'>{html.escape(shown)}</div>"
-            + table_html(top, SESSION_COLUMNS, kind="sessions", extra=extra)
-        )
-        options = [("(pick a session)", ANY)] + [
-            (f"{sid} · {name or '(no name)'} · {fmt_usd(cost)}", sid)
-            for sid, name, cost in zip(
-                top["session_id"].tolist(),
-                top["session_name"].tolist(),
-                top["total_cost"].tolist(),
-                strict=True,
-            )
-        ]
-        current = self.session_picker.value
-        self._syncing = True
-        try:
-            self.session_picker.options = options
-            self.session_picker.value = current if any(v == current for _, v in options) else ANY
-        finally:
-            self._syncing = False
+        self.sessions.show(self._df)
 
     # -- drill-down ------------------------------------------------------------------------
 
-    def _session_picked(self, change: dict[str, Any]) -> None:
-        if self._syncing or not change["new"]:
-            return
-        self.open_session(change["new"], wait=False)
+    def _row_opened(self, session_id: str) -> None:
+        """A row of the table was clicked (or picked): open it in the drill-down tab."""
+        self.tabs.selected_index = _DRILL_TAB
+        self.open_session(session_id, wait=False)
 
     def _fetch_requests(self, generation: int, session_id: str, view: View) -> None:
         try:

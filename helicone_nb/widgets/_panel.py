@@ -197,7 +197,7 @@ class SessionFilters:
                 for k in QUICK_RANGES
             ]
             + ["the start and end below"],
-            style={**WIDE, "button_width": "64px"},
+            style={**WIDE, "button_width": "80px"},  # "custom" in full, in every theme font
         )
         self.tz_picker: Any = w.Dropdown(
             options=zone_options(zone),
@@ -368,6 +368,11 @@ class SessionFilters:
     def _checked(self) -> QueryState:
         if self._state.error is not None:
             raise UsageError(self._state.error)
+        return self._state
+
+    @property
+    def state(self) -> QueryState:
+        """The query the controls describe, or (``state.error``) why it cannot be sent."""
         return self._state
 
     @property

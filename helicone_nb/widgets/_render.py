@@ -19,6 +19,7 @@ from .. import drilldown, plots, recipes
 from .._errors import require
 from .._wire.filters import Filter
 from ._base import CSS, describe_error
+from ._clickable import action_attrs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +80,18 @@ def fmt_text(value: Any) -> str:
     return str(value)
 
 
+def fmt_users(value: Any, shown: int = 3) -> str:
+    """The first ``shown`` user ids and how many more: 'ann, bob, cy +4 more'."""
+    if missing(value) or not isinstance(value, list | tuple):
+        return fmt_text(value)
+    head = ", ".join(map(str, value[:shown]))
+    return head if len(value) <= shown else f"{head} +{len(value) - shown:,} more"
+
+
+#: Columns whose cells wrap instead of widening the table.
+_WRAPPED = {"user_ids"}
+
+
 #: A table column: (frame column, header, formatter, right-aligned number).
 ColumnSpec = tuple[str, str, Callable[[Any], str], bool]
 
@@ -92,7 +105,7 @@ SESSION_COLUMNS: list[ColumnSpec] = [
     ("total_tokens", "tokens", fmt_int, True),
     ("avg_latency", "mean latency", fmt_ms, True),
     ("duration_s", "duration", fmt_seconds, True),
-    ("user_ids", "users", fmt_text, False),
+    ("user_ids", "users", fmt_users, False),
 ]
 
 #: Columns of the drill-down requests table.
@@ -114,27 +127,52 @@ def table_html(
     *,
     kind: str,
     extra: ColumnSpec | None = None,
+    sort: tuple[str, bool] | None = None,
+    row_action: str | None = None,
 ) -> str:
-    """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``."""
+    """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``.
+
+    ``sort`` (the sort key and whether ascending) makes the headers of :data:`SORT_KEYS`
+    columns report a ``"sort"`` click and marks the sorted one; ``row_action`` makes each row
+    report that action with its ``session_id`` (see ``_clickable``).
+    """
     spec = [*columns, *([extra] if extra is not None else [])]
     spec = [c for c in spec if c[0] in df.columns]
-    head = "".join(
-        f"<th class='{'num' if numeric else ''}'>{html.escape(header)}</th>"
-        for _, header, _, numeric in spec
-    )
+    sortable = set(SORT_KEYS.values()) if sort is not None else set()
+
+    def header(col: str, text: str, numeric: bool) -> str:
+        classes = ["num"] if numeric else []
+        attrs = ""
+        if col in sortable:
+            classes.append("hnb-sortable")
+            attrs = action_attrs("sort", col)
+            if sort is not None and col == sort[0]:
+                text += " ▲" if sort[1] else " ▼"
+                direction = "ascending" if sort[1] else "descending"
+                attrs += f" aria-sort='{direction}'"
+        return f"<th class='{' '.join(classes)}'{attrs}>{html.escape(text)}</th>"
+
+    head = "".join(header(col, text, numeric) for col, text, _, numeric in spec)
     values = [[fmt(v) for v in df[col].tolist()] for col, _, fmt, _ in spec]
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class='{'num' if spec[j][3] else ''}'>{html.escape(cells[i])}</td>"
-            for j, cells in enumerate(values)
+    cell_class = [
+        "num" if numeric else ("hnb-wrap" if col in _WRAPPED else "") for col, _, _, numeric in spec
+    ]
+    ids = df["session_id"].tolist() if row_action and "session_id" in df.columns else None
+    rows = []
+    for i in range(len(df)):
+        opening = (
+            "<tr>"
+            if ids is None
+            else f"<tr class='hnb-row'{action_attrs(row_action or '', str(ids[i]))}>"
         )
-        + "</tr>"
-        for i in range(len(df))
-    )
+        cells = "".join(
+            f"<td class='{cell_class[j]}'>{html.escape(column[i])}</td>"
+            for j, column in enumerate(values)
+        )
+        rows.append(f"{opening}{cells}</tr>")
     return (
-        f"{CSS}<div style='overflow-x:auto'><table class='hnb-table hnb-{kind}'>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        f"{CSS}<div class='hnb-scroll'><table class='hnb-table hnb-{kind}'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
