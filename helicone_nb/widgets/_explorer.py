@@ -27,11 +27,10 @@ from ._panel import SessionFilters
 from ._query import QueryState
 from ._render import (
     PLOTS,
-    REQUEST_COLUMNS,
     View,
     plot_png,
+    requests_html,
     summary_html,
-    table_html,
     timeline_png,
 )
 from ._table import SessionsTable
@@ -504,7 +503,7 @@ class SessionExplorer:
                 progress=False,
             )
             tree = drilldown.session_tree(requests).render()
-            table = table_html(requests, REQUEST_COLUMNS, kind="requests")
+            table = requests_html(requests)
             timeline = timeline_png(requests)
         except Exception as exc:  # shown in the widget, never a traceback
             log.debug("fetching requests failed", exc_info=True)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import drilldown, plots, recipes
-from .._errors import require
+from .._present.figures import figure_png
+from .._present.html import html_table, key_value_table
+from .._present.text import cell, integer, missing, money, ms, seconds, timestamp
 from .._wire.filters import Filter
 from ._base import CSS, describe_error
 from ._clickable import action_attrs
@@ -41,49 +42,16 @@ SORT_KEYS: dict[str, str] = {
 PLOTS: dict[str, str] = {"cost": "Cost over time", "latency": "Latency"}
 
 
-def missing(value: Any) -> bool:
-    """None, NaN, NaT or pd.NA."""
-    try:
-        return value is None or bool(value != value)
-    except (TypeError, ValueError):  # pd.NA refuses bool()
-        return True
-
-
-def fmt_int(value: Any) -> str:
-    return "" if missing(value) else f"{int(value):,}"
-
-
-def fmt_usd(value: Any) -> str:
-    return "" if missing(value) else plots._usd(float(value))
-
-
-def fmt_ms(value: Any) -> str:
-    return "" if missing(value) else f"{float(value):,.0f} ms"
-
-
-def fmt_seconds(value: Any) -> str:
-    if missing(value):
-        return ""
-    seconds = float(value)
-    return f"{seconds:,.1f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
-
-
-def fmt_time(value: Any) -> str:
-    return "" if missing(value) else f"{value:%Y-%m-%d %H:%M:%S}"
-
-
 def fmt_text(value: Any) -> str:
-    if missing(value):
-        return ""
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    return str(value)
+    """Table text; an empty string stays empty."""
+    return cell(value, empty="")
 
 
 def fmt_users(value: Any, shown: int = 3) -> str:
     """The first ``shown`` user ids and how many more: 'ann, bob, cy +4 more'."""
-    if missing(value) or not isinstance(value, list | tuple):
+    if isinstance(value, str) or not hasattr(value, "__len__"):
         return fmt_text(value)
+    value = list(value)
     head = ", ".join(map(str, value[:shown]))
     return head if len(value) <= shown else f"{head} +{len(value) - shown:,} more"
 
@@ -98,44 +66,59 @@ ColumnSpec = tuple[str, str, Callable[[Any], str], bool]
 #: Columns of the top-sessions table.
 SESSION_COLUMNS: list[ColumnSpec] = [
     ("session_id", "session id", fmt_text, False),
-    ("session_name", "name", fmt_text, False),
-    ("created_at", "start", fmt_time, False),
-    ("total_requests", "requests", fmt_int, True),
-    ("total_cost", "cost", fmt_usd, True),
-    ("total_tokens", "tokens", fmt_int, True),
-    ("avg_latency", "mean latency", fmt_ms, True),
-    ("duration_s", "duration", fmt_seconds, True),
+    ("session_name", "name", cell, False),
+    ("created_at", "start", timestamp, False),
+    ("total_requests", "requests", integer, True),
+    ("total_cost", "cost", money, True),
+    ("total_tokens", "tokens", integer, True),
+    ("avg_latency", "mean latency", ms, True),
+    ("duration_s", "duration", seconds, True),
     ("user_ids", "users", fmt_users, False),
 ]
 
 #: Columns of the drill-down requests table.
 REQUEST_COLUMNS: list[ColumnSpec] = [
-    ("created_at", "time", fmt_time, False),
+    ("created_at", "time", timestamp, False),
     ("session_path", "path", fmt_text, False),
     ("model", "model", fmt_text, False),
-    ("status", "status", fmt_int, True),
-    ("latency_ms", "latency", fmt_ms, True),
-    ("total_tokens", "tokens", fmt_int, True),
-    ("cost", "cost", fmt_usd, True),
+    ("status", "status", integer, True),
+    ("latency_ms", "latency", ms, True),
+    ("total_tokens", "tokens", integer, True),
+    ("cost", "cost", money, True),
     ("user_id", "user", fmt_text, False),
 ]
 
 
-def table_html(
+def requests_html(requests: pd.DataFrame) -> str:
+    """The drill-down's requests table (the package's one plain table builder)."""
+    table = html_table(
+        requests,
+        REQUEST_COLUMNS,
+        table_class="hnb-table hnb-requests",
+        numeric_class="num",
+        label_numeric_headers=True,
+        empty=None,
+        quote="'",
+    )
+    return f"{CSS}<div class='hnb-scroll'>{table}</div>"
+
+
+def sessions_html(
     df: pd.DataFrame,
-    columns: Sequence[ColumnSpec],
     *,
-    kind: str,
     extra: ColumnSpec | None = None,
     sort: tuple[str, bool] | None = None,
     row_action: str | None = None,
 ) -> str:
-    """An escaped HTML table of ``df`` (values formatted per column), class ``hnb-<kind>``.
+    """The interactive sessions table: escaped cells, class ``hnb-sessions``.
 
+    Unlike the plain tables, its headers and rows carry click actions (see ``_clickable``):
     ``sort`` (the sort key and whether ascending) makes the headers of :data:`SORT_KEYS`
     columns report a ``"sort"`` click and marks the sorted one; ``row_action`` makes each row
-    report that action with its ``session_id`` (see ``_clickable``).
+    report that action with its ``session_id``.
     """
+    kind = "sessions"
+    columns = SESSION_COLUMNS
     spec = [*columns, *([extra] if extra is not None else [])]
     spec = [c for c in spec if c[0] in df.columns]
     sortable = set(SORT_KEYS.values()) if sort is not None else set()
@@ -187,33 +170,30 @@ def summary_html(df: pd.DataFrame) -> str:
         return " / ".join(fmt(s[k]) or "–" for k in keys)
 
     cells = [
-        ("sessions", fmt_int(s["sessions"])),
-        ("requests", fmt_int(s["requests"])),
-        ("users", fmt_int(s["users"])),
-        ("total cost", fmt_usd(s["total_cost"])),
+        ("sessions", integer(s["sessions"])),
+        ("requests", integer(s["requests"])),
+        ("users", integer(s["users"])),
+        ("total cost", money(s["total_cost"])),
         (
             "cost per session (mean / p50 / p90)",
-            several(
-                fmt_usd, "cost_per_session_mean", "cost_per_session_p50", "cost_per_session_p90"
-            ),
+            several(money, "cost_per_session_mean", "cost_per_session_p50", "cost_per_session_p90"),
         ),
-        ("tokens", fmt_int(s["total_tokens"])),
-        ("cost per 1k tokens", fmt_usd(s["cost_per_1k_tokens"])),
-        ("mean latency per request", fmt_ms(s["mean_latency_ms"])),
+        ("tokens", integer(s["total_tokens"])),
+        ("cost per 1k tokens", money(s["cost_per_1k_tokens"])),
+        ("mean latency per request", ms(s["mean_latency_ms"])),
         (
             "session latency (p50 / p90 / p99)",
             several(
-                fmt_ms, "session_latency_p50_ms", "session_latency_p90_ms", "session_latency_p99_ms"
+                ms, "session_latency_p50_ms", "session_latency_p90_ms", "session_latency_p99_ms"
             ),
         ),
-        ("session duration (p50 / p90)", several(fmt_seconds, "duration_p50_s", "duration_p90_s")),
+        ("session duration (p50 / p90)", several(seconds, "duration_p50_s", "duration_p90_s")),
         ("first to last request", span),
     ]
-    rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td class='num'>{html.escape(v or '–')}</td></tr>"
-        for k, v in cells
+    table = key_value_table(
+        cells, table_class="hnb-table hnb-summary", value_class="num", quote="'"
     )
-    return f"{CSS}<table class='hnb-table hnb-summary'><tbody>{rows}</tbody></table>"
+    return CSS + table
 
 
 def sorted_sessions(df: pd.DataFrame, by: str, n: int, ascending: bool) -> pd.DataFrame:
@@ -232,34 +212,7 @@ def plot_freq(start: _dt.datetime, end: _dt.datetime) -> str:
     return "h" if days <= 3 else ("D" if days <= 120 else "W")
 
 
-def png(
-    draw: Callable[[Any], Any],
-    size: tuple[float, float],
-    *,
-    margins: tuple[float, float, float, float] | None = None,
-) -> bytes:
-    """Draw on a fresh Agg figure (no pyplot, no global state) and return PNG bytes.
-
-    ``margins`` (left, right, top, bottom, in inches) fixes the axes in place; without it the
-    figure uses constrained layout (slower, for content whose labels vary a lot in length).
-    """
-    require("matplotlib", "notebook")
-    from matplotlib.figure import Figure
-
-    dpi = 80
-    figure = Figure(figsize=size, dpi=dpi, layout=None if margins else "constrained")
-    if margins is not None:
-        left, right, top, bottom = margins
-        width, height = size
-        figure.subplots_adjust(
-            left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
-        )
-    draw(figure.add_subplot())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-    return buffer.getvalue()
-
-
+_DPI = 80
 #: Fixed margins of the Plots tab (inches): room for "$1,234.00" ticks and a two-line title.
 _PLOT_MARGINS = (0.95, 0.15, 0.62, 0.55)
 
@@ -282,15 +235,17 @@ def plot_png(view: View, which: str) -> tuple[bytes, str]:
     try:
         if which == "cost":
             freq = plot_freq(*view.window)
-            image = png(
+            image = figure_png(
                 lambda ax: plots.plot_cost_over_time(df, freq, ax=ax),
                 (9, 3.6),
+                dpi=_DPI,
                 margins=_PLOT_MARGINS,
             )
         else:
-            image = png(
+            image = figure_png(
                 lambda ax: plots.plot_latency_distribution(df, ax=ax),
                 (8, 3.6),
+                dpi=_DPI,
                 margins=_PLOT_MARGINS,
             )
     except Exception as exc:  # the tables are still worth showing
@@ -305,4 +260,6 @@ def timeline_png(requests: pd.DataFrame) -> bytes:
     """The drill-down's timeline of one session's requests (empty bytes for no requests)."""
     if not len(requests):
         return b""
-    return png(lambda ax: drilldown.plot_session_timeline(requests, ax=ax), (9, 3.2))
+    return figure_png(
+        lambda ax: drilldown.plot_session_timeline(requests, ax=ax), (9, 3.2), dpi=_DPI
+    )

@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._present.text import money
 from ._base import ANY, WIDE, ipywidgets, plural
 from ._clickable import clickable_html
-from ._render import SESSION_COLUMNS, SORT_KEYS, fmt_usd, sorted_sessions, table_html
+from ._render import SORT_KEYS, sessions_html, sorted_sessions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,7 +144,7 @@ class SessionsTable:
         top = ranked.iloc[first:].reset_index(drop=True)
         extra = None
         if by == "cost_per_request":
-            extra = ("cost_per_request", "cost per request", fmt_usd, True)
+            extra = ("cost_per_request", "cost per request", money, True)
         caption = f"{len(top):,} of {plural(len(frame), 'session')}, by {self.sort_by.label}"
         if self._pages() > 1:
             caption += (
@@ -155,17 +156,15 @@ class SessionsTable:
         self.next_button.disabled = self.page >= self._pages() - 1
         self.table.value = (
             f"<div class='hnb-note' style='font-size:12px'>{html.escape(caption)}</div>"
-            + table_html(
+            + sessions_html(
                 top,
-                SESSION_COLUMNS,
-                kind="sessions",
                 extra=extra,
                 sort=(by, self.ascending.value),
                 row_action="open",
             )
         )
         options = [("(pick a session)", ANY)] + [
-            (f"{sid} · {name or '(no name)'} · {fmt_usd(cost)}", sid)
+            (f"{sid} · {name or '(no name)'} · {money(cost)}", sid)
             for sid, name, cost in zip(
                 top["session_id"].tolist(),
                 top["session_name"].tolist(),
