@@ -47,7 +47,6 @@ ALLOWED_PRIVATE: dict[str, set[str]] = {
         "helicone_nb.recipes:_check_frame",
         "helicone_nb.recipes:_check_top",
     },
-    "helicone_nb.widgets": {"helicone_nb.plots:_usd"},
 }
 #: Import cycles still allowed, as sorted tuples of module names (to be emptied).
 ALLOWED_CYCLES: set[tuple[str, ...]] = set()
