@@ -1,0 +1,390 @@
+"""The mirror's Parquet files: the column set, reading a generation, and committing a new one.
+
+Layout of a mirror directory::
+
+    mirror.json                              the manifest (which files are the mirror)
+    requests/day=YYYY-MM-DD/gNNNNNN-0.parquet one file per day, one version per request
+    staging/                                 rows of a sync under way (not yet the mirror)
+    .lock                                    held by the one writer (sync / import)
+    .tmp/                                    DuckDB spill space of the writer
+
+Every file is written by DuckDB itself (``COPY ... TO ... (FORMAT parquet)``). A commit merges
+new rows into the days they touch, keeping per ``request_id`` the row with the greatest
+``updated_at`` (Helicone's own rule; a newer write wins a tie), writes each touched day as a
+whole new file, swaps the manifest, and only then deletes the files it replaced. A reader that
+listed a file just before it was deleted retries with the new manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import functools
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from ._manifest import (
+    Manifest,
+    MirrorCorruptError,
+    MirrorError,
+    PartitionFile,
+    read_manifest,
+    write_manifest,
+)
+
+if TYPE_CHECKING:
+    from ..backend import ImportReport
+
+#: Request and response bodies are not copied (metadata only); readers see ``''``.
+BODY_COLUMNS = ("request_body", "response_body")
+#: The order of versions of one request: the greatest ``updated_at`` wins (if the store has it).
+VERSION_COLUMN = "updated_at"
+WRITER_MEMORY = "512MB"
+
+
+@functools.cache
+def store_columns() -> tuple[tuple[str, str, str | None], ...]:
+    """(name, DuckDB type, default SQL or None) of every column of the backend's request table.
+
+    Read from the embedded backend's own table, so a column the backend adds is mirrored
+    without a change here.
+    """
+    from ..backend import Backend
+
+    with Backend() as backend:
+        rows = backend.store.execute(
+            "SELECT column_name, data_type, column_default FROM information_schema.columns "
+            "WHERE table_name = 'requests' ORDER BY ordinal_position"
+        ).fetchall()
+    return tuple((str(n), str(t), None if d is None else str(d)) for n, t, d in rows)
+
+
+def mirror_columns() -> dict[str, str]:
+    """The columns the mirror stores: the backend's request columns without the bodies."""
+    return {name: ctype for name, ctype, _ in store_columns() if name not in BODY_COLUMNS}
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(tmp_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB (never a shared database file, so no lock between processes)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    if tmp_dir is not None:
+        con.execute(f"SET memory_limit = {literal(WRITER_MEMORY)}")
+        con.execute(f"SET temp_directory = {literal(str(tmp_dir))}")
+        con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def select_list(available: dict[str, str], wanted: Sequence[tuple[str, str, str | None]]) -> str:
+    """``col, ...`` for ``wanted`` columns; ones the files lack become their default (or NULL)."""
+    parts = []
+    for name, ctype, default in wanted:
+        if name in available:
+            parts.append(quote(name))
+        else:
+            parts.append(
+                f"CAST({default if default is not None else 'NULL'} AS {ctype}) AS {quote(name)}"
+            )
+    return ", ".join(parts)
+
+
+def files_sql(root: Path, files: Sequence[PartitionFile], columns: dict[str, str]) -> str:
+    """A relation over ``files`` with exactly the ``columns`` (typed; no ``day`` column)."""
+    if not files:
+        cols = ", ".join(f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in columns.items())
+        return f"(SELECT {cols} WHERE false)"
+    paths = ", ".join(literal(str(root / f.path)) for f in files)
+    return (
+        f"(SELECT {', '.join(quote(n) for n in columns)} FROM read_parquet([{paths}], "
+        "union_by_name = true, hive_partitioning = false))"
+    )
+
+
+def check_files(root: Path, manifest: Manifest) -> PartitionFile | None:
+    """The first file the manifest names that is missing or has another size, else None."""
+    for f in manifest.files:
+        try:
+            if (root / f.path).stat().st_size != f.bytes:
+                return f
+        except FileNotFoundError:
+            return f
+    return None
+
+
+def corrupt_error(root: Path, f: PartitionFile, detail: str) -> MirrorCorruptError:
+    day = f.path.split("day=", 1)[-1].split("/", 1)[0]
+    return MirrorCorruptError(
+        f"mirror {root}: {f.path} {detail}. The other days are fine: run "
+        f"helicone_nb.Mirror({str(root)!r}).repair() to drop day {day} (the next sync pulls it "
+        "again), or restore the file from a backup"
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "disk quota" in text
+
+
+# ------------------------------------------------------------------------------------------
+# The writer
+# ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold the mirror's writer lock (one sync or import at a time; readers never lock).
+
+    The lock is an OS file lock: a killed writer (SIGKILL included) releases it.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            raise MirrorError(
+                f"mirror {root} is being written by {holder} (a sync or import); wait for it to "
+                "finish. Reading the mirror meanwhile is fine."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def remove_leftovers(root: Path, manifest: Manifest | None) -> int:
+    """Delete files no manifest names (a killed write's); returns how many. Writer lock held."""
+    keep = {f.path for f in manifest.files} if manifest else set()
+    if manifest and manifest.pending:
+        keep.update(manifest.pending.get("staging", []))
+    removed = 0
+    for sub in ("requests", "staging"):
+        base = root / sub
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*"), reverse=True):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    shutil.rmtree(root / ".tmp", ignore_errors=True)
+    for stray in root.glob(".mirror.json.*.tmp"):
+        stray.unlink(missing_ok=True)
+    return removed
+
+
+def _copy(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    """Run one ``COPY ... TO`` (the one place files are written; tests make it fail)."""
+    return con.execute(sql).fetchall()
+
+
+def commit(
+    root: Path,
+    manifest: Manifest,
+    con: duckdb.DuckDBPyConnection,
+    new_files: Sequence[str],
+) -> tuple[Manifest, list[str], dict[str, int]]:
+    """Merge the rows of the staged Parquet ``new_files`` into the mirror's day partitions.
+
+    Returns the next manifest (not yet written), the files it supersedes (delete them after
+    writing it) and counts ``{"added", "updated", "unchanged"}``. On any failure the files
+    written so far are deleted and the mirror is unchanged.
+    """
+    columns = manifest.columns or mirror_columns()
+    wanted = [(n, t, d) for n, t, d in store_columns() if n in columns]
+    col_list = ", ".join(quote(n) for n in columns)
+    generation = manifest.generation + 1
+    staged = ", ".join(literal(str(root / p)) for p in new_files)
+    staged_select = select_list(_file_columns(con, root, new_files), wanted)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _new AS SELECT {staged_select}, "
+        f"row_number() OVER (ORDER BY filename, file_row_number) AS _seq "
+        f"FROM read_parquet([{staged}], union_by_name = true, filename = true, "
+        "file_row_number = true)"
+    )
+    version = quote(VERSION_COLUMN) + " DESC NULLS LAST, " if VERSION_COLUMN in columns else ""
+    new_days = {
+        str(d)
+        for (d,) in con.execute(
+            "SELECT DISTINCT strftime(request_created_at, '%Y-%m-%d') FROM _new"
+        ).fetchall()
+    }
+    old_files = manifest.files
+    moved_days: set[str] = set()
+    if old_files:  # days holding an older version of an incoming request (it may change day)
+        ids = files_sql(
+            root, old_files, {"request_id": "VARCHAR", "request_created_at": "TIMESTAMP"}
+        )
+        moved_days = {
+            str(d)
+            for (d,) in con.execute(
+                f"SELECT DISTINCT strftime(request_created_at, '%Y-%m-%d') "
+                f"FROM {ids} o "
+                "WHERE request_id IN (SELECT request_id FROM _new)"
+            ).fetchall()
+        }
+    touched = sorted(new_days | moved_days)
+    old_touched = [f for day in touched for f in manifest.partitions.get(day, [])]
+    old_sql = files_sql(root, old_touched, columns)
+    counts_row = con.execute(
+        f"SELECT count(DISTINCT n.request_id) FILTER (WHERE o.request_id IS NULL), "
+        f"count(DISTINCT n.request_id) FILTER (WHERE o.request_id IS NOT NULL) "
+        f"FROM _new n LEFT JOIN {files_sql(root, old_touched, {'request_id': 'VARCHAR'})} o "
+        "USING (request_id)"
+    ).fetchone()
+    added, seen = (int(x) for x in counts_row) if counts_row else (0, 0)
+    merged = f"""
+        SELECT {col_list}, strftime(request_created_at, '%Y-%m-%d') AS day FROM (
+            SELECT {col_list}, 0 AS _seq FROM {old_sql}
+            UNION ALL BY NAME
+            SELECT {col_list}, _seq FROM _new
+        )
+        QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {version} _seq DESC) = 1
+        ORDER BY day, request_created_at, request_id
+    """
+    (root / "requests").mkdir(parents=True, exist_ok=True)
+    try:
+        stats = _copy(
+            con,
+            f"COPY ({merged}) TO {literal(str(root / 'requests'))} (FORMAT parquet, "
+            f"PARTITION_BY (day), FILENAME_PATTERN 'g{generation:06d}-{{i}}', "
+            "OVERWRITE_OR_IGNORE, RETURN_STATS)",
+        )
+    except BaseException as exc:
+        for path in (root / "requests").glob(f"day=*/g{generation:06d}-*"):
+            path.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise MirrorError(
+                f"the disk holding mirror {root} is full; nothing was changed (the rows fetched "
+                "so far are kept in staging/ and the next sync continues from them). Free some "
+                "space and run the sync again."
+            ) from exc
+        if isinstance(exc, duckdb.Error):
+            _raise_if_corrupt(root, old_touched, exc)
+        raise
+    partitions = {d: list(fs) for d, fs in manifest.partitions.items() if d not in touched}
+    for name, rows, size, *_rest in stats:
+        rel = Path(str(name)).resolve().relative_to(root.resolve()).as_posix()
+        day = rel.split("day=", 1)[1].split("/", 1)[0]
+        partitions.setdefault(day, []).append(PartitionFile(rel, int(rows), int(size)))
+    nxt = dataclasses.replace(
+        manifest,
+        generation=generation,
+        columns=dict(columns),
+        partitions=dict(sorted(partitions.items())),
+    )
+    written = {f.path for fs in partitions.values() for f in fs}
+    superseded = [f.path for f in old_touched if f.path not in written]
+    total_new = con.execute("SELECT count(DISTINCT request_id) FROM _new").fetchone()
+    con.execute("DROP TABLE _new")
+    n_new = int(total_new[0]) if total_new else 0
+    return nxt, superseded, {"added": added, "updated": seen, "received": n_new}
+
+
+def _file_columns(
+    con: duckdb.DuckDBPyConnection, root: Path, files: Sequence[str]
+) -> dict[str, str]:
+    if not files:
+        return {}
+    staged = ", ".join(literal(str(root / p)) for p in files)
+    rows = con.execute(
+        f"DESCRIBE SELECT * FROM read_parquet([{staged}], union_by_name = true)"
+    ).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def _raise_if_corrupt(root: Path, files: Sequence[PartitionFile], exc: BaseException) -> None:
+    bad = next((f for f in files if f.path in str(exc)), None)
+    if bad is not None:
+        raise corrupt_error(root, bad, f"cannot be read ({str(exc).splitlines()[0]})") from exc
+
+
+def publish(root: Path, manifest: Manifest, superseded: Sequence[str]) -> None:
+    """Write ``manifest`` (the commit point), then delete the files it no longer names."""
+    try:
+        write_manifest(root, manifest)
+    except BaseException as exc:
+        for f in manifest.files:  # the new generation's files: nobody names them now
+            if f.path.split("/")[-1].startswith(f"g{manifest.generation:06d}-"):
+                (root / f.path).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise MirrorError(
+                f"the disk holding mirror {root} is full; nothing was changed. Free some space "
+                "and run the sync again."
+            ) from exc
+        raise
+    for rel in superseded:
+        with contextlib.suppress(OSError):
+            (root / rel).unlink()
+    for day_dir in (root / "requests").glob("day=*"):
+        with contextlib.suppress(OSError):
+            if not any(day_dir.iterdir()):
+                day_dir.rmdir()
+
+
+def load_manifest_or_fail(root: Path) -> Manifest:
+    manifest = read_manifest(root)
+    if manifest is None:
+        raise MirrorError(
+            f"no mirror at {root} yet: create it with `helicone-nb sync --db {root}` or "
+            f"`helicone-nb import FILE.jsonl --db {root}` (or Mirror(...).sync())"
+        )
+    return manifest
+
+
+def stage_jsonl(root: Path, source: Path, name: str) -> tuple[ImportReport, str | None]:
+    """Parse a JSONL file of ``HeliconeRequest`` rows into ``staging/<name>.parquet``.
+
+    The embedded backend's importer does the parsing (one parser for import, serve and the
+    mirror); within the file the first line of a request wins. Returns the import report and
+    the staged file (relative to ``root``), or None when no row was added.
+    """
+    from ..backend import Backend
+
+    with Backend() as backend:
+        report = backend.ingest_jsonl(source)
+        if report.added == 0:
+            return report, None
+        columns = mirror_columns()
+        available = {n: t for n, t, _ in store_columns()}
+        wanted = [(n, t, d) for n, t, d in store_columns() if n in columns]
+        rel = f"staging/{name}.parquet"
+        (root / "staging").mkdir(parents=True, exist_ok=True)
+        tmp = root / f"staging/.{name}.parquet.tmp"
+        try:
+            _copy(
+                backend.store.cursor(),
+                f"COPY (SELECT {select_list(available, wanted)} FROM requests) "
+                f"TO {literal(str(tmp))} (FORMAT parquet)",
+            )
+            os.replace(tmp, root / rel)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise MirrorError(
+                    f"the disk holding mirror {root} is full; nothing was changed. Free some "
+                    "space and run it again."
+                ) from exc
+            raise
+    return report, rel
