@@ -33,6 +33,7 @@ from ._version import __version__
 from ._wire.builder import Column, has_prop, prop, request, session
 from ._wire.filters import ALL, And, Condition, Filter, Or, parse_filter
 from .drilldown import SessionTree, compare_sessions, plot_session_timeline, session_tree
+from .mirror import Mirror, MirrorError
 from .recipes import (
     cost_by,
     cost_by_user,
@@ -67,6 +68,8 @@ __all__ = [
     "HeliconeError",
     "IncompleteFetchError",
     "InconsistentPagesWarning",
+    "Mirror",
+    "MirrorError",
     "MissingDependencyError",
     "Or",
     "PageCache",

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-    from .._client import Client
+    from .._client.clients import Client
     from ..backend import Backend, ImportReport
 
 T = TypeVar("T")
@@ -255,7 +255,7 @@ class Mirror:
         network, cache or rate limit. The rows are those of the last completed sync when this
         is called; call it again after a sync to see new rows.
         """
-        from .._client import Client
+        from .._client.clients import Client
         from ..backend import InProcessTransport
 
         backend = self.backend()
