@@ -56,13 +56,26 @@ def period_bins(times: Any, offset: Any) -> Any:
     stamps = pd.DatetimeIndex(times.dropna())
     if stamps.empty:
         return pd.DatetimeIndex([], dtype=times.dtype)
-    labels = pd.Series(0, index=stamps).resample(offset).size().index
+    # the first and last time give the same periods as all of them (resample fills the gaps)
+    ends = pd.DatetimeIndex([stamps.min(), stamps.max()])
+    labels = pd.Series(0, index=ends).resample(offset).size().index
     rule = offset.rule_code.split("-")[0]
     if rule in END_ANCHORED:
         day = pd.offsets.Day(1)
         first = (labels[0] - offset) + day
         labels = pd.DatetimeIndex([first, *[label + day for label in labels[:-1]]])
     return pd.DatetimeIndex(labels).as_unit(times.dt.unit)
+
+
+def bin_positions(times: Any, bins: Any) -> Any:
+    """Index into ``bins`` of the period each time falls in (int64; -1 for NaT)."""
+    import numpy as np
+
+    if len(bins) == 0:
+        return np.full(len(times), -1, dtype="int64")
+    stamps = times.dt.as_unit(bins.unit).array.asi8
+    pos = np.searchsorted(bins.asi8, stamps, side="right") - 1
+    return np.where(times.isna().to_numpy(), -1, pos).astype("int64")
 
 
 def bucket(times: Any, bins: Any) -> Any:
@@ -72,6 +85,6 @@ def bucket(times: Any, bins: Any) -> Any:
 
     if len(bins) == 0:
         return pd.Series(pd.NaT, index=times.index, dtype=times.dtype)
-    pos = np.searchsorted(bins.asi8, times.dt.as_unit(bins.unit).array.asi8, side="right") - 1
+    pos = bin_positions(times, bins)
     labels = pd.Series(bins.take(np.clip(pos, 0, None)), index=times.index, dtype=times.dtype)
     return labels.where(times.notna())

@@ -19,42 +19,59 @@ NO_USER = "(no user)"
 OTHER = "(other)"
 
 
-def user_lists(df: pd.DataFrame) -> list[list[str]]:
-    """Distinct non-empty user ids of each row (lists, tuples or arrays are accepted)."""
-    import numpy as np
+def user_pairs(df: pd.DataFrame) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(row positions, user ids): each row's DISTINCT non-empty user ids, in first-seen order.
 
-    out: list[list[str]] = []
-    for value in df["user_ids"].tolist():
-        if isinstance(value, list | tuple | np.ndarray):
-            out.append(list(dict.fromkeys(u for u in value if isinstance(u, str) and u)))
-        else:
-            out.append([])
-    return out
-
-
-def explode_users(df: pd.DataFrame, include_unattributed: bool) -> pd.DataFrame:
-    """One row per (session row, user): columns ``_row``, ``_key`` (user), ``_k`` (#users)."""
+    Lists, tuples or arrays are accepted; anything else (None, NaN) has no user. Vectorised
+    (one explode, one drop_duplicates): 100k sessions in tens of milliseconds.
+    """
     import numpy as np
     import pandas as pd
 
-    rows: list[int] = []
-    users: list[str] = []
-    ks: list[int] = []
-    for i, ids in enumerate(user_lists(df)):
-        if ids:
-            rows.extend([i] * len(ids))
-            users.extend(ids)
-            ks.extend([len(ids)] * len(ids))
-        elif include_unattributed:
-            rows.append(i)
-            users.append(NO_USER)
-            ks.append(1)
-    pos = np.asarray(rows, dtype="int64")
-    long = df.iloc[pos].reset_index(drop=True)
-    long.insert(0, "_row", pos)
+    values = df["user_ids"].reset_index(drop=True)
+    listy = np.fromiter(
+        (isinstance(v, list | tuple | np.ndarray) for v in values), dtype=bool, count=len(values)
+    )
+    exploded = values[listy].explode()
+    users = exploded.to_numpy(dtype=object)
+    keep = np.fromiter((type(u) is str and u != "" for u in users), dtype=bool, count=len(users))
+    pairs = pd.DataFrame(
+        {"row": exploded.index.to_numpy(dtype="int64")[keep], "user": users[keep]}
+    ).drop_duplicates()
+    return pairs["row"].to_numpy(dtype="int64"), pairs["user"].to_numpy(dtype=object)
+
+
+def distinct_users(df: pd.DataFrame) -> int:
+    """How many distinct non-empty user ids the frame's ``user_ids`` hold."""
+    import pandas as pd
+
+    return len(pd.unique(user_pairs(df)[1]))
+
+
+def explode_users(df: pd.DataFrame, include_unattributed: bool) -> pd.DataFrame:
+    """One row per (session row, user): columns ``_row``, ``_key`` (user), ``_k`` (#users).
+
+    A session's user ids are made distinct first: ``["ann", "ann", "bob"]`` is two users, so
+    each gets half of the session.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows, users = user_pairs(df)
+    per_row = np.bincount(rows, minlength=len(df)).astype("int64")
+    ks = per_row[rows]
+    if include_unattributed:
+        lonely = np.flatnonzero(per_row == 0)
+        rows = np.concatenate([rows, lonely])
+        users = np.concatenate([users, np.full(len(lonely), NO_USER, dtype=object)])
+        ks = np.concatenate([ks, np.ones(len(lonely), dtype="int64")])
+        order = np.argsort(rows, kind="stable")
+        rows, users, ks = rows[order], users[order], ks[order]
+    long = df.iloc[rows].reset_index(drop=True)
+    long.insert(0, "_row", rows)
     long.insert(1, "_key", pd.Series(users, dtype="string"))
-    long.insert(2, "_k", np.asarray(ks, dtype="int64"))
-    return long
+    long.insert(2, "_k", ks)
+    return with_codes(long)
 
 
 def valid_by(df: pd.DataFrame) -> str:
@@ -81,7 +98,7 @@ def keyed(df: pd.DataFrame, by: str | None, fn: str) -> Any:
         out.insert(0, "_row", np.arange(len(df), dtype="int64"))
         out.insert(1, "_key", pd.Series([""] * len(df), dtype="string"))
         out.insert(2, "_k", np.ones(len(df), dtype="int64"))
-        return out
+        return with_codes(out)
     if not isinstance(by, str):
         raise UsageError(f"{fn}(): by must be a string: {valid_by(df)}; got {by!r}")
     if by == "user":
@@ -102,7 +119,28 @@ def keyed(df: pd.DataFrame, by: str | None, fn: str) -> Any:
     out.insert(0, "_row", np.arange(len(df), dtype="int64"))
     out.insert(1, "_key", keys.reset_index(drop=True))
     out.insert(2, "_k", np.ones(len(df), dtype="int64"))
-    return out
+    return with_codes(out)
+
+
+def sorted_codes(keys: Any) -> Any:
+    """Group numbers of ``keys`` in key order (missing keys last, as one group), int64.
+
+    One hash pass plus a sort of the distinct keys only, instead of sorting every row.
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        codes, _ = pd.factorize(keys, sort=True, use_na_sentinel=False)
+    except TypeError:  # keys of mixed types do not sort: first-seen order
+        codes, _ = pd.factorize(keys, sort=False, use_na_sentinel=False)
+    return np.asarray(codes, dtype="int64")
+
+
+def with_codes(long: pd.DataFrame) -> pd.DataFrame:
+    """``long`` with ``_code``: the group number of its ``_key`` (see ``sorted_codes``)."""
+    long.insert(3, "_code", sorted_codes(long["_key"]))
+    return long
 
 
 def finish_groups(
@@ -118,28 +156,45 @@ def finish_groups(
 
 
 def group_sizes(long: pd.DataFrame, by: str | None = "") -> Any:
-    """Rows per group, sorted by key; ``by=None`` always has its one overall group."""
-    sizes = long.groupby("_key", dropna=False, sort=True).size()
-    if by is None and sizes.empty:
-        import pandas as pd
+    """Rows per group, sorted by key; ``by=None`` always has its one overall group.
 
-        sizes = pd.Series([0], index=pd.Index([""], dtype="string"), dtype="int64")
-    return sizes
+    The Series' index holds the keys; position i is the group of ``_code`` i.
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes = long["_code"].to_numpy(dtype="int64")
+    n = int(codes.max()) + 1 if len(codes) else 0
+    if by is None and n == 0:
+        return pd.Series([0], index=pd.Index([""], dtype="string"), dtype="int64")
+    first = np.full(n, -1, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1, dtype="int64")
+    keys = pd.Index(long["_key"].take(first).array)
+    return pd.Series(np.bincount(codes, minlength=n).astype("int64"), index=keys)
+
+
+def group_sum(long: pd.DataFrame, values: Any, index: Any) -> Any:
+    """Per-group float64 sums of ``values`` (NaN skipped) for the groups of ``index``."""
+    import numpy as np
+
+    weights = np.nan_to_num(np.asarray(values, dtype="float64"), nan=0.0)
+    codes = long["_code"].to_numpy(dtype="int64")
+    sums = np.bincount(codes, weights=weights, minlength=len(index))[: len(index)]
+    return sums.astype("float64")
 
 
 def sum_int(long: pd.DataFrame, column: str, index: Any) -> Any:
     """Per-group Int64 sum of ``column`` aligned to ``index`` (NA skipped, empty sum 0)."""
-    values = long[column].astype("Int64")
-    sums = values.groupby(long["_key"], dropna=False, sort=True).sum()
-    return sums.reindex(index).fillna(0).astype("Int64").array
+    import numpy as np
+    import pandas as pd
+
+    values = long[column].astype("Int64").to_numpy(dtype="float64", na_value=0.0)
+    return pd.array(np.rint(group_sum(long, values, index)).astype("int64"), dtype="Int64")
 
 
 def sum_float(long: pd.DataFrame, values: Any, index: Any) -> Any:
-    import pandas as pd
-
-    s = pd.Series(values, index=long.index, dtype="float64")
-    sums = s.groupby(long["_key"], dropna=False, sort=True).sum(min_count=0)
-    return sums.reindex(index).fillna(0.0).to_numpy(dtype="float64")
+    """Per-group float64 sum of ``values`` aligned to ``index`` (NaN skipped, empty sum 0)."""
+    return group_sum(long, values, index)
 
 
 def key_dtype(long: pd.DataFrame) -> Any:
@@ -194,6 +249,42 @@ def top_and_share(
     return out
 
 
+def group_quantiles(
+    codes: np.ndarray[Any, Any], values: np.ndarray[Any, Any], n: int, ps: Sequence[float]
+) -> tuple[list[np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+    """Per-group linear quantiles (numpy's default) and maxima, NaN values skipped.
+
+    ``codes`` are group numbers 0..n-1 (-1: no group). One sort of (code, value) for all groups
+    and percentiles, instead of one quantile pass per group: 100k groups in milliseconds.
+    Groups without a value get NaN.
+    """
+    import numpy as np
+
+    ok = ~np.isnan(values) & (codes >= 0)
+    c = codes[ok]
+    v = values[ok]
+    order = np.lexsort((v, c))
+    c, v = c[order], v[order]
+    counts = np.bincount(c, minlength=n)[:n]
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    first = starts[has]
+    last_pos = counts[has] - 1
+    out = []
+    for p in ps:
+        h = last_pos * float(p)
+        lo = np.floor(h).astype("int64")
+        hi = np.minimum(lo + 1, last_pos)
+        frac = h - lo
+        a, b = v[first + lo], v[first + hi]
+        q = np.full(n, np.nan)
+        q[has] = np.where(frac == 0, a, a + (b - a) * frac)
+        out.append(q)
+    top = np.full(n, np.nan)
+    top[has] = v[first + last_pos]
+    return out, top
+
+
 def stats_table(
     long: pd.DataFrame,
     by: str | None,
@@ -204,16 +295,16 @@ def stats_table(
     extra: Callable[[Any], dict[str, Any]],
 ) -> pd.DataFrame:
     """Per-group percentiles and max of ``values`` plus ``extra(index)`` columns."""
+    import numpy as np
     import pandas as pd
 
     sizes = group_sizes(long, by)
     idx = sizes.index
-    s = pd.Series(values, index=long.index, dtype="float64")
-    g = s.groupby(long["_key"], dropna=False, sort=True)
+    codes = long["_code"].to_numpy(dtype="int64")
+    qs, top = group_quantiles(codes, np.asarray(values, dtype="float64"), len(idx), ps)
     columns: dict[str, Any] = {"sessions": pd.array(sizes.to_numpy(dtype="int64"), dtype="Int64")}
     columns.update(extra(idx))
-    for p in ps:
-        q = g.quantile(p) if len(long) else pd.Series([], dtype="float64")
-        columns[f"{prefix}{pname(p)}{suffix}"] = q.reindex(idx).to_numpy(dtype="float64")
-    columns[f"{prefix}max{suffix}"] = g.max().reindex(idx).to_numpy(dtype="float64")
+    for p, q in zip(ps, qs, strict=True):
+        columns[f"{prefix}{pname(p)}{suffix}"] = q
+    columns[f"{prefix}max{suffix}"] = top
     return finish_groups(idx, columns, by, key_dtype(long))
