@@ -38,6 +38,6 @@ __all__ = [
 # The code lives in helicone_nb._plots; doctest (and help()) find the examples here.
 __test__ = {name: obj for name, obj in list(globals().items()) if name in __all__ and callable(obj)}
 
-# widgets.py imported this private name before the one dollar formatter moved to
-# helicone_nb._present.text.money; it stays until widgets imports that instead.
+# tests/test_widgets.py reads this private name (the widgets use helicone_nb._present.text.money);
+# it stays until that test does too.
 _usd = money

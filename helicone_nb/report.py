@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import UsageError
-from ._present.text import money
-from ._report.build import TOP, build, fetch_kwargs, window_text
+from ._report.build import TOP, build
 
 __all__ = ["build_report", "write_report"]
 
@@ -141,10 +140,3 @@ def write_report(
     target.write_text(page, encoding="utf-8")
     return target
 
-
-# The CLI imported these private names before the report moved into helicone_nb._report; they
-# stay until it imports from there (helicone_nb._report.build, helicone_nb._present.text).
-_build = build
-_window_text = window_text
-_fetch_kwargs = fetch_kwargs
-_money = money

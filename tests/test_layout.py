@@ -25,29 +25,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "helicone_nb"
 
 #: module -> the private names it may still take from other modules (to be emptied).
-ALLOWED_PRIVATE: dict[str, set[str]] = {
-    # data (report, recipes, plots, drilldown, widgets' formatter): moving to _present/_report
-    "helicone_nb.drilldown": {
-        "helicone_nb.plots:_new_axes",
-        "helicone_nb.plots:_no_data",
-        "helicone_nb.plots:_style",
-        "helicone_nb.recipes:_float_values",
-    },
-    "helicone_nb.plots": {
-        "helicone_nb.recipes:_FREQ_ALIASES",
-        "helicone_nb.recipes:_check_frame",
-        "helicone_nb.recipes:_check_top",
-        "helicone_nb.recipes:_float_values",
-        "helicone_nb.recipes:_offset",
-        "helicone_nb.recipes:_ratio",
-    },
-    "helicone_nb.report": {
-        "helicone_nb.plots:_tz_name",
-        "helicone_nb.recipes:_SUMMARY_COLUMNS",
-        "helicone_nb.recipes:_check_frame",
-        "helicone_nb.recipes:_check_top",
-    },
-}
+ALLOWED_PRIVATE: dict[str, set[str]] = {}
 #: Import cycles still allowed, as sorted tuples of module names (to be emptied).
 ALLOWED_CYCLES: set[tuple[str, ...]] = set()
 
