@@ -139,4 +139,3 @@ def write_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     return target
-
