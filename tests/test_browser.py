@@ -232,3 +232,94 @@ def test_missing_browser_skips_or_fails_when_required(monkeypatch: pytest.Monkey
     monkeypatch.setenv("HELICONE_NB_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="HELICONE_NB_REQUIRE_BROWSER=1"):
         _require_or_skip()
+
+
+# ---------------------------------------------------------------------------------------------
+# helicone-nb dashboard (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+SECRET = "sk-helicone-test-SECRET-7f3a9c2e"  # must never reach the page or the widget state
+
+
+def test_dashboard_follows_filters_sorts_and_opens_rows(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from .browser import (
+        chromium_page,
+        dashboard,
+        kill_leftovers,
+        processes_with_env,
+        require_or_skip,
+    )
+
+    require_or_skip("voila")
+    port = free_port()
+    marker = f"HELICONE_NB_CACHE_DIR={tmp_path / 'cache'}"
+    frames: list[str] = []
+    started = time.monotonic()
+    try:
+        with dashboard(tmp_path, port, "--demo", HELICONE_API_KEY=SECRET) as proc:
+            with chromium_page() as page:
+                page.on(
+                    "websocket",
+                    lambda ws: ws.on("framereceived", lambda frame: frames.append(str(frame))),
+                )
+                page.goto(f"http://127.0.0.1:{port}/", timeout=TIMEOUT_MS)
+                table = page.locator("table.hnb-sessions")
+                expect(table.locator("tbody tr").first).to_be_visible(timeout=60_000)
+                first_table_s = time.monotonic() - started
+                strip = page.locator(".hnb-strip")
+                expect(strip).to_contain_text("vs the previous 7 days")
+                before_strip = strip.inner_text()
+                before = _table_text(page)
+
+                # a filter: the table and the summary strip follow
+                name_box = page.locator(".widget-dropdown", has_text="session name")
+                name_box.locator("select").select_option(label="sql-copilot")
+                page.wait_for_function(
+                    """() => {
+                        const rows = document.querySelectorAll('table.hnb-sessions tbody tr');
+                        return rows.length > 0 && [...rows].every(
+                            r => r.querySelectorAll('td')[1].innerText === 'sql-copilot');
+                    }""",
+                    timeout=TIMEOUT_MS,
+                )
+                assert _table_text(page) != before
+                expect(strip).not_to_have_text(before_strip)
+
+                # a header: sort by requests, most first
+                table.locator("th", has_text="requests").click()
+                expect(table.locator("th[aria-sort]")).to_contain_text("requests ▼")
+                cells = table.locator("tbody tr td:nth-child(4)").all_inner_texts()
+                counts = [int(c.replace(",", "")) for c in cells]
+                assert counts == sorted(counts, reverse=True) and len(counts) > 1, counts
+
+                # a row: its drill-down opens, showing that session
+                row = table.locator("tbody tr").nth(1)
+                session_id = row.locator("td").first.inner_text()
+                row.click()
+                drill = page.get_by_role("tab", name="Drill-down")
+                expect(drill).to_have_attribute("aria-selected", "true")
+                expect(page.locator("pre", has_text="path")).to_contain_text(
+                    f"Session {session_id}"
+                )
+                expect(page.locator("table.hnb-requests tbody tr").first).to_be_visible()
+                page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+                html_text = page.content()
+            assert proc.poll() is None
+        assert proc.returncode == 0, (tmp_path / "dashboard.log").read_text()[-2000:]
+        # Ctrl-C left nothing behind: no Voila, no kernel
+        deadline = time.monotonic() + 10
+        while processes_with_env(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_with_env(marker) == []
+    finally:
+        left = kill_leftovers(marker)
+    assert left == []
+    assert SECRET not in html_text and not any(SECRET in f for f in frames)
+    assert len(frames) > 10  # the widget state did go through the websocket we watched
+    log = (tmp_path / "dashboard.log").read_text()
+    assert f"http://127.0.0.1:{port}/" in log and SECRET not in log
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    print(f"dashboard start to first rendered table: {first_table_s:.1f} s")
+    assert first_table_s < 60

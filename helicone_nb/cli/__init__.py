@@ -13,10 +13,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import demo, import_, report, serve, sessions
+from . import dashboard, demo, import_, report, serve, sessions
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (serve, import_, demo, report, sessions)
+COMMANDS = (serve, import_, demo, report, sessions, dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from ..backend import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START
+from ._hosts import is_loopback
 
 if TYPE_CHECKING:
     from ..backend import FaultPlan
@@ -84,20 +84,11 @@ def register(subparsers: Any) -> None:
     serve.set_defaults(handler=run)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; print what is served on stderr, and the fault counts at the end."""
     from ..backend import Backend, demo_backend, serve
 
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(
             f"refusing to listen on {args.host}: the embedded server speaks plain HTTP (no TLS), "
             "so API keys and data would cross the network in clear text, and it is meant for "

@@ -143,6 +143,8 @@ class SessionExplorer:
         self._workers: list[threading.Thread] = []
         self._requested: QueryState | None = None  # the filters of the newest fetch started
         self._shown: QueryState | None = None  # the filters of the result on screen
+        self._running: int | None = None  # the generation of the fetch under way
+        self._on_result: list[Callable[[View], Any]] = []
 
         self.fetch_button: Any = w.Button(
             description="Fetch",
@@ -269,6 +271,20 @@ class SessionExplorer:
         self._start(background=not wait)
         return self._df
 
+    def on_result(self, callback: Callable[[View], Any]) -> None:
+        """Call ``callback(view)`` after each new result is on screen (in the fetch's thread).
+
+        ``view.df`` is the sessions frame, ``view.state`` the query, ``view.window`` the
+        resolved window (UTC); :meth:`wait` also waits for the callbacks. The dashboard uses
+        this to keep its panels on the explorer's filters.
+        """
+        self._on_result.append(callback)
+
+    def is_current(self, view: View) -> bool:
+        """True while ``view`` is the result on screen (no newer one arrived)."""
+        with self._lock:
+            return self._view is view
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no fetch is scheduled or running; False if ``timeout`` ran out first."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -374,10 +390,17 @@ class SessionExplorer:
             self._requested = state
         resolved = resolve_window(state.start, state.end, state.tz)
         window = (resolved.start, resolved.end)
-        self._set_status(
-            f"<span class='hnb-note'>⏳ Fetching sessions from {fmt_window(window, state.tz)}…"
-            "</span>"
+        window_text = fmt_window(window, state.tz)
+        self._set_status(f"<span class='hnb-note'>⏳ Fetching sessions from {window_text}…</span>")
+        with self._lock:
+            self._running = generation
+        ticker = threading.Thread(
+            target=self._tick,
+            args=(generation, time.monotonic(), window_text),
+            daemon=True,
+            name="helicone-explorer-ticker",
         )
+        ticker.start()
         if background:
             self._spawn(self._fetch, generation, state, window)
         else:
@@ -387,15 +410,8 @@ class SessionExplorer:
         self, generation: int, state: QueryState, window: tuple[_dt.datetime, _dt.datetime]
     ) -> None:
         started = time.perf_counter()
-        query: dict[str, Any] = {
-            "start": state.start,
-            "end": state.end,
-            "tz": state.tz,
-            "search": state.search,
-            "name": state.name,
-        }
         try:
-            df = self.client.fetch_sessions(**query, filter=state.filter, progress=False)
+            df = self.client.fetch_sessions(**state.fetch_kwargs(), progress=False)
             stats = self.client.last_fetch
             seconds = time.perf_counter() - started
             view = View(
@@ -408,12 +424,14 @@ class SessionExplorer:
                     f"{plural(len(df), 'session')} from {fmt_window(window, state.tz)} · "
                     f"{seconds:.2f} s · {stats.pages} page(s), {stats.cached_pages} from the cache"
                 ),
+                state=state,
             )
         except Exception as exc:  # shown in the widget, never a traceback
             log.debug("fetching sessions failed", exc_info=True)
             with self._lock:
                 if generation != self._generation:
                     return
+                self._running = None
                 self._requested = None  # the same filters may be tried again
                 self.error = describe_error(exc)
                 kept = "" if self._view is None else " The tables still show the previous result."
@@ -425,6 +443,7 @@ class SessionExplorer:
         with self._lock:
             if generation != self._generation:
                 return  # a newer request superseded this one
+            self._running = None
             self.error = None
             self._view = view
             self._shown = state
@@ -432,9 +451,28 @@ class SessionExplorer:
             self.summary.value = view.summary
             self._show_table()
             self._set_status(f"<span>{html.escape(view.status)}</span>")
+        for callback in list(self._on_result):
+            try:
+                callback(view)
+            except Exception:  # a listener's failure must not break the explorer
+                log.warning("a result listener failed", exc_info=True)
         shown = self._shown_plot()
         if shown is not None:
             self._show_plots(view, [shown])
+
+    def _tick(self, generation: int, started: float, window_text: str) -> None:
+        """While a fetch runs, say for how long (from one second on): a slow fetch shows life."""
+        while True:
+            time.sleep(0.5)
+            with self._lock:
+                if self._running != generation:
+                    return
+                elapsed = time.monotonic() - started
+                if elapsed >= 1:
+                    self._set_status(
+                        f"<span class='hnb-note'>⏳ Fetching sessions from {window_text}… "
+                        f"{elapsed:.0f} s</span>"
+                    )
 
     # -- plots: drawn only while their tab is open (they cost more than everything else) ------
 

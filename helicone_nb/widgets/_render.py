@@ -21,6 +21,7 @@ from .._present.text import cell, integer, missing, money, ms, seconds, timestam
 from .._wire.filters import Filter
 from ._base import CSS, describe_error
 from ._clickable import action_attrs
+from ._query import QueryState
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,6 +228,7 @@ class View:
     window: tuple[_dt.datetime, _dt.datetime]
     summary: str
     status: str
+    state: QueryState
 
 
 def plot_png(view: View, which: str) -> tuple[bytes, str]:

@@ -110,6 +110,12 @@ class SessionsTable:
         if action == "sort":
             self.sort(value)
         elif action == "open" and value:
+            if any(v == value for _, v in self.session_picker.options):
+                self._syncing = True
+                try:
+                    self.session_picker.value = value  # the picker shows the row opened
+                finally:
+                    self._syncing = False
             self._on_open(value)
 
     def _picked(self, change: dict[str, Any]) -> None:

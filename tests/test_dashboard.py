@@ -1,0 +1,172 @@
+"""The dashboard headlessly: its panels follow the explorer's filters; the command's checks.
+
+The real-browser run (Voila, clicks, Ctrl-C) is in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import helicone_nb as hnb
+from helicone_nb.cli import main
+from helicone_nb.widgets import Dashboard
+
+from .fakes import FakeHelicone, session_row
+
+
+@pytest.fixture
+def demo() -> Iterator[hnb.Client]:
+    client = hnb.connect(demo=True)
+    yield client
+    client.close()
+
+
+def _text(html_value: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", html_value))
+
+
+def test_strip_and_what_changed_follow_the_filters(demo: hnb.Client) -> None:
+    dashboard = Dashboard(demo, debounce=0)
+    assert dashboard.wait(timeout=60)
+    df = dashboard.explorer.df
+    metrics = dashboard.metrics
+    assert metrics is not None and metrics.sessions == len(df) > 0
+    assert metrics.cost == pytest.approx(float(df["total_cost"].sum()))
+    assert metrics.requests == int(df["total_requests"].sum())
+    # the previous period: the same filters over the 7 days before
+    window = dashboard.explorer.filters.window()
+    start, end = window[0] - (window[1] - window[0]), window[0]
+    previous = demo.fetch_sessions(start, end)
+    assert dashboard.previous is not None and dashboard.previous.sessions == len(previous)
+    strip = _text(dashboard.strip.value)
+    assert f"{len(df):,}" in strip and "vs the previous 7 days" in strip
+    assert "this period" in dashboard.changes.value and "sql-copilot" in dashboard.changes.value
+
+    dashboard.explorer.filters.name.value = "sql-copilot"
+    assert dashboard.wait(timeout=60)
+    named = dashboard.explorer.df
+    assert set(named["session_name"]) == {"sql-copilot"}
+    assert dashboard.metrics is not None and dashboard.metrics.sessions == len(named)
+    prev_named = demo.fetch_sessions(start, end, name="sql-copilot")
+    assert dashboard.previous is not None and dashboard.previous.sessions == len(prev_named)
+    assert f"{len(named):,}" in _text(dashboard.strip.value)
+
+
+def test_metrics_from_request_rows() -> None:
+    from helicone_nb.widgets._metrics import by_model_html, session_requests, window_metrics
+
+    sessions = pd.DataFrame(
+        {
+            "session_id": ["a", "b"],
+            "session_name": ["x", "y"],
+            "created_at": pd.to_datetime(["2025-01-01", "2025-01-02"]).tz_localize("UTC"),
+            "latest_request_created_at": pd.to_datetime(["2025-01-01", "2025-01-02"]).tz_localize(
+                "UTC"
+            ),
+            "total_cost": [1.0, 2.0],
+            "total_requests": pd.array([2, 2], dtype="Int64"),
+            "total_tokens": pd.array([10, 10], dtype="Int64"),
+            "prompt_tokens": pd.array([5, 5], dtype="Int64"),
+            "completion_tokens": pd.array([5, 5], dtype="Int64"),
+            "avg_latency": [100.0, 200.0],
+            "duration_s": [1.0, 1.0],
+            "user_ids": [["ann"], ["bob"]],
+        }
+    )
+    requests = pd.DataFrame(
+        {
+            "session_id": ["a", "a", "b", "b", "zzz"],
+            "model": ["m1", "m1", "m2", "m2", "m3"],
+            "status": pd.array([200, 500, 200, 200, 500], dtype="Int64"),
+            "latency_ms": [100.0, 100.0, 100.0, 1000.0, 5.0],
+            "cost": [0.5, 0.5, 1.0, 1.0, 9.0],
+            "total_tokens": pd.array([5, 5, 5, 5, 5], dtype="Int64"),
+        }
+    )
+    shown = session_requests(requests, sessions)
+    assert list(shown["session_id"]) == ["a", "a", "b", "b"]  # "zzz" is filtered out
+    metrics = window_metrics(sessions, shown)
+    assert metrics.error_rate == pytest.approx(0.25) and metrics.latency_of == "requests"
+    assert metrics.p95_latency_ms == pytest.approx(865.0)
+    table = by_model_html(shown)
+    assert table.index("m2") < table.index("m1")  # the most expensive model first
+    assert "50.0%" in table and "m3" not in table
+    without = window_metrics(sessions)
+    assert without.error_rate is None and without.latency_of == "session means"
+
+
+def test_a_failing_previous_period_is_shown_in_place_and_keeps_the_rest() -> None:
+    fake = FakeHelicone([session_row(i) for i in range(5)])
+    client = hnb.Client(
+        "sk-test", base_url="http://fake.test", transport=fake.transport, cache=False, retries=0
+    )
+    dashboard = Dashboard(client, debounce=0, auto=False)
+    original = client.fetch_sessions
+    calls: list[Any] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        calls.append(kwargs.get("start"))
+        if len(calls) > 1:
+            raise hnb.UsageError("the previous period is on fire")
+        return original(*args, **kwargs)
+
+    client.fetch_sessions = flaky  # type: ignore[method-assign]
+    dashboard.refresh()
+    assert dashboard.wait(timeout=30)
+    assert dashboard.metrics is not None and dashboard.metrics.sessions == 5
+    assert "previous period could not be fetched" in dashboard.note.value
+    assert "on fire" in dashboard.note.value and dashboard.previous is None
+
+
+def test_dashboard_repr_and_display(demo: hnb.Client) -> None:
+    dashboard = Dashboard(demo, auto=False)
+    assert repr(dashboard).startswith("<Dashboard over <SessionExplorer")
+    bundle = dashboard._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == (
+        dashboard.widget.model_id
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The command's checks (before anything starts)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_app_notebook_ships_in_the_package() -> None:
+    from helicone_nb.cli.dashboard import app_notebook
+
+    notebook = json.loads(app_notebook().read_text())
+    source = "".join(notebook["cells"][0]["source"])
+    assert "Dashboard.from_environment()" in source
+    assert notebook["cells"][0]["outputs"] == []  # nothing stored, nothing leaked
+
+
+def test_remote_hosts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dashboard", "--demo", "--host", "0.0.0.0", "--no-browser"]) == 1
+    assert "refusing to listen on 0.0.0.0" in capsys.readouterr().err
+
+
+def test_no_source_and_no_key_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HELICONE_API_KEY", raising=False)
+    assert main(["dashboard", "--no-browser"]) == 1
+    assert "--demo, --mirror PATH, or set HELICONE_API_KEY" in capsys.readouterr().err
+    assert main(["dashboard", "--mirror", "/nonexistent/mirror", "--no-browser"]) == 1
+    assert "no mirror at /nonexistent/mirror" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--demo", "--port", str(port), "--no-browser"]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
