@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
+import re
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -296,7 +300,8 @@ def test_dashboard_follows_filters_sorts_and_opens_rows(tmp_path: Path) -> None:
 
                 # a row: its drill-down opens, showing that session
                 row = table.locator("tbody tr").nth(1)
-                session_id = row.locator("td").first.inner_text()
+                session_id = row.get_attribute("data-hnb-value") or ""
+                assert row.locator("td").first.get_attribute("title") == session_id
                 row.click()
                 drill = page.get_by_role("tab", name="Drill-down")
                 expect(drill).to_have_attribute("aria-selected", "true")
@@ -323,3 +328,161 @@ def test_dashboard_follows_filters_sorts_and_opens_rows(tmp_path: Path) -> None:
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     print(f"dashboard start to first rendered table: {first_table_s:.1f} s")
     assert first_table_s < 60
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab, light and dark (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+NOTEBOOK_04 = ROOT / "notebooks" / "04-interactive-filtering.ipynb"
+_EXPLORER = ".jp-OutputArea-output:has(> .jupyter-widgets):has(.widget-tab)"
+_SETTINGS = {
+    # nothing may leave loopback: no news, no update check (the page also aborts other hosts)
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def _jupyter_lab(tmp: Path, port: int, token: str) -> subprocess.Popen[bytes]:
+    from .browser import test_env
+
+    root, home = tmp / "root", tmp / "home"
+    config = home / "config"
+    for folder in (root, home, config / "labconfig"):
+        folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(NOTEBOOK_04, root / NOTEBOOK_04.name)
+    for name, value in _SETTINGS.items():
+        path = config / "lab" / "user-settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/extensionmanager-extension": True}})
+    )
+    env = test_env(
+        tmp,
+        HOME=str(home),
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    with (tmp / "lab.log").open("wb") as sink:
+        return subprocess.Popen(
+            command,
+            cwd=root,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _pick_name(page: Any, explorer: Any, name: str) -> None:
+    """Choose a session name in the rendered explorer; wait until the table shows only it."""
+    explorer.locator(".widget-dropdown:has(label:has-text('session name')) select").select_option(
+        label=name
+    )
+    page.wait_for_function(
+        """([selector, name]) => {
+            const rows = document.querySelectorAll(selector + ' table.hnb-sessions tbody tr');
+            return rows.length > 0 && [...rows].every(
+                r => r.querySelectorAll('td')[1].innerText === name);
+        }""",
+        arg=[_EXPLORER, name],
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _note_colour(explorer: Any) -> str:
+    colour: str = explorer.locator("table.hnb-sessions").evaluate(
+        "t => getComputedStyle(t.parentElement.previousElementSibling).color"
+    )
+    return colour
+
+
+def test_notebook_04_in_jupyterlab_light_and_dark(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from .browser import chromium_page, kill_leftovers, require_or_skip, stop_group
+
+    require_or_skip("jupyterlab")
+    port, token = free_port(), secrets.token_hex(16)
+    marker = f"HELICONE_NB_CACHE_DIR={tmp_path / 'cache'}"
+    lab = _jupyter_lab(tmp_path, port, token)
+    try:
+        from .browser import wait_for_port
+
+        wait_for_port(port, lab, tmp_path / "lab.log", 60, "jupyter lab")
+        with chromium_page(viewport=(1500, 2200)) as page:
+            page.goto(
+                f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK_04.name}?token={token}",
+                timeout=60_000,
+            )
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+            page.locator(".lm-MenuBar-item", has_text="Run").click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            explorer = page.locator(_EXPLORER)
+            expect(explorer.locator("table.hnb-sessions tbody tr").first).to_be_visible(
+                timeout=90_000
+            )
+            page.wait_for_function(
+                """() => document.querySelector(
+                        '.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'
+                    && ![...document.querySelectorAll('.jp-InputPrompt')].some(
+                        p => p.innerText.includes('*'))""",
+                timeout=90_000,
+            )
+            names = set(
+                explorer.locator("table.hnb-sessions tbody tr td:nth-child(2)").all_inner_texts()
+            )
+            assert len(names) == 1, names  # the notebook picked one name from code
+            before = explorer.locator("table.hnb-sessions").inner_text()
+            light_note = _note_colour(explorer)
+
+            _pick_name(page, explorer, "sql-copilot")
+            assert explorer.locator("table.hnb-sessions").inner_text() != before
+            clipped = explorer.locator("table.hnb-sessions").evaluate(
+                """t => {
+                    const box = t.closest('.hnb-scroll');
+                    const last = t.querySelector('th:last-child').getBoundingClientRect();
+                    return last.right > box.getBoundingClientRect().right + 1
+                        || box.scrollWidth > box.clientWidth + 1;
+                }"""
+            )
+            assert not clipped  # the users column fits, no scrolling needed
+            explorer.screenshot(path=str(tmp_path / "jupyterlab-light.png"))
+
+            # once more in the dark theme
+            page.locator(".lm-MenuBar-item", has_text="Settings").click()
+            submenus = page.locator('.lm-Menu-item[data-type="submenu"]')
+            submenus.filter(has_text=re.compile(r"^\s*Theme\s*$")).hover()
+            page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
+            expect(page.locator("body")).to_have_attribute(
+                "data-jp-theme-name", "JupyterLab Dark", timeout=TIMEOUT_MS
+            )
+            shown = explorer.locator("table.hnb-sessions").inner_text()
+            _pick_name(page, explorer, "research-agent")
+            assert explorer.locator("table.hnb-sessions").inner_text() != shown
+            dark_note = _note_colour(explorer)
+            assert dark_note != light_note, (light_note, dark_note)  # follows the theme
+            explorer.screenshot(path=str(tmp_path / "jupyterlab-dark.png"))
+    finally:
+        stop_group(lab)
+        left = kill_leftovers(marker)  # the kernel runs in a session of its own
+    assert left == []
+    for shot in ("jupyterlab-light.png", "jupyterlab-dark.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000, shot

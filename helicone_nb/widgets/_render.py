@@ -150,14 +150,27 @@ def sessions_html(
             else f"<tr class='hnb-row'{action_attrs(row_action or '', str(ids[i]))}>"
         )
         cells = "".join(
-            f"<td class='{cell_class[j]}'>{html.escape(column[i])}</td>"
-            for j, column in enumerate(values)
+            _cell(spec[j][0], cell_class[j], column[i]) for j, column in enumerate(values)
         )
         rows.append(f"{opening}{cells}</tr>")
     return (
         f"{CSS}<div class='hnb-scroll'><table class='hnb-table hnb-{kind}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+#: Shown ids are cut to this many characters (the full id is the cell's tooltip): a UUID
+#: column alone would push the users column past the right edge of a notebook.
+ID_CHARS = 13
+
+
+def _cell(column: str, css_class: str, text: str) -> str:
+    if column == "session_id" and len(text) > ID_CHARS:
+        return (
+            f"<td class='hnb-id' title='{html.escape(text)}'>"
+            f"{html.escape(text[: ID_CHARS - 1])}…</td>"
+        )
+    return f"<td class='{css_class}'>{html.escape(text)}</td>"
 
 
 def summary_html(df: pd.DataFrame) -> str:
