@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -74,7 +75,8 @@ def test_tree_text(req: pd.DataFrame) -> None:
     text = str(session_tree(req))
     assert text == "\n".join([
         'Session s1 "agent" · 6 requests · $0.0095 · 1 failed · '
-        "2025-01-06 11:00:00 to 11:00:12 (Europe/Berlin)",
+        "2025-01-06 11:00:00 to 11:00:12 (Europe/Berlin) · "
+        "spans 12.1 s (first start to last end)",
         "path            requests     cost  mean latency  failed",
         "/                      6  $0.0095        650 ms       1",
         "├── plan               4  $0.0050        575 ms       1",
@@ -82,6 +84,92 @@ def test_tree_text(req: pd.DataFrame) -> None:
         "└── answer             1  $0.0040      1,500 ms",
     ])
     assert session_tree(req).render() == text
+
+
+def test_tree_never_prints_e_notation() -> None:
+    """Issue 15 item 6: a tiny cost printed as $3.7e-05 in the tree."""
+    rows = [request(0, "/a", 0, 100, 0.000037), request(1, "/b", 1, 100, 0.0045)]
+    text = session_tree(requests_frame(rows)).render()
+    assert "$0.000037" in text and "$0.0045" in text
+    assert "e-0" not in text and "e+0" not in text
+
+
+def test_header_and_timeline_state_the_true_span() -> None:
+    """Issue 15 item 8: a session whose last call took 64 s spans 71.9 s, not 7.9 s."""
+    rows = [request(0, "/plan", 0, 1000, 0.01), request(1, "/answer", 7.9, 64_000, 0.02)]
+    req = requests_frame(rows)
+    tree = session_tree(req)
+    assert tree.span_s == pytest.approx(71.9)
+    assert tree.header().endswith(
+        "2025-01-06 10:00:00 to 10:01:11 (UTC) · spans 71.9 s (first start to last end)"
+    )
+    assert "spans 71.9 s" in plot_session_timeline(req).get_title()
+
+
+def _many_paths(n: int = 63) -> pd.DataFrame:
+    """A 63-request agent session with a deep, wide path tree (what smeared in JupyterLab)."""
+    rows = []
+    for i in range(n):
+        step = f"/step{i % 9}"
+        path = step if i % 3 == 0 else f"{step}/tool{i % 7}" if i % 3 == 1 else (
+            f"{step}/tool{i % 7}/call{i}")
+        rows.append(request(i, path, i * 1.5, 800 + 10 * i, 0.001))
+    return requests_frame(rows)
+
+
+def _overlaps(ax: Any) -> int:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(ax.figure) if not hasattr(ax.figure.canvas, "get_renderer") else (
+        ax.figure.canvas)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = sorted(
+        (t.get_window_extent(renderer) for t in ax.get_yticklabels()
+         if t.get_visible() and t.get_text()),
+        key=lambda b: b.y0,
+    )
+    return sum(1 for a, b in itertools.pairwise(boxes) if a.y1 > b.y0 + 0.5)
+
+
+def test_timeline_labels_do_not_smear_on_a_fixed_small_figure() -> None:
+    """Issue 16: the explorer draws the timeline at 9 x 3.2 in; 40+ path labels overlapped."""
+    from matplotlib.figure import Figure
+
+    req = _many_paths()
+    assert len(list(session_tree(req).walk())) > 40
+    fig = Figure(figsize=(9, 3.2), dpi=80, layout="constrained")
+    ax = plot_session_timeline(req, ax=fig.add_subplot())
+    assert _overlaps(ax) == 0
+    labelled = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert len(labelled) >= 5  # thinned, not emptied
+    assert "below depth" in ax.get_title()  # deep paths grouped on their parent's row
+    # 40 top-level paths cannot be grouped: the labels shrink, then every k-th row is labelled
+    wide = requests_frame([request(i, f"/tool{i:02d}", i, 500, 0.001) for i in range(40)])
+    fig = Figure(figsize=(9, 3.2), dpi=80, layout="constrained")
+    ax = plot_session_timeline(wide, ax=fig.add_subplot())
+    assert _overlaps(ax) == 0
+    labelled = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert 5 <= len(labelled) < 41 and labelled[0] == "/"
+    assert "labelled" in ax.get_ylabel()
+
+
+def test_timeline_grows_with_its_rows_and_groups_deep_paths() -> None:
+    req = _many_paths()
+    ax = plot_session_timeline(req)
+    assert _overlaps(ax) == 0
+    assert ax.figure.get_figheight() >= 0.4 * len(ax.get_yticks()) + 1.6  # room per row
+    wide = requests_frame([request(i, f"/tool{i:02d}", i, 500, 0.001) for i in range(40)])
+    tall = plot_session_timeline(wide)
+    assert tall.figure.get_figheight() > 16 and _overlaps(tall) == 0
+    assert all(t.get_text() for t in tall.get_yticklabels())  # every row labelled
+    assert all(t.get_fontsize() >= 6 for t in ax.get_yticklabels())
+    top = plot_session_timeline(req, max_depth=1)
+    labels = [t.get_text() for t in top.get_yticklabels()]
+    assert labels == ["/", *[f"/step{i}" for i in range(9)]]
+    assert sum(len(p.get_paths()) for p in top.collections) + len(top.patches) >= 63
+    with pytest.raises(UsageError, match="max_depth"):
+        plot_session_timeline(req, max_depth=0)
 
 
 def test_tree_nodes_and_frame(req: pd.DataFrame) -> None:

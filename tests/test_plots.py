@@ -184,7 +184,22 @@ def test_session_duration(df: pd.DataFrame) -> None:
     assert ax.get_xlabel() == "Session duration (s)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p50 = 20 s", "p90 = 51 s"]
     logged = plots.plot_session_duration(df, log=True)
-    assert "(1 of 0 s not shown)" in logged.get_title()
+    # issue 15: the title said "(1 of 0 s not shown)"; it now says what was left out
+    assert "Session duration, 3 of 4 sessions (1 lasting 0 s left out of the log axis)" in (
+        logged.get_title()
+    )
+
+
+def test_session_duration_log_title_counts_what_is_shown() -> None:
+    """Issue 15 item 6: 321 zero-length sessions among 400 read "(321 of 0 s not shown)"."""
+    rows = [dict(ROWS[0], session_id=f"s{i}") for i in range(400)]
+    df = sessions_frame(rows)
+    df["duration_s"] = [0.0] * 321 + [float(s) for s in range(1, 80)]
+    title = plots.plot_session_duration(df, log=True).get_title()
+    assert title.startswith(
+        "Session duration, 79 of 400 sessions (321 lasting 0 s left out of the log axis)"
+    )
+    assert "of 0 s not shown" not in title
 
 
 def test_bad_frame_and_missing_matplotlib(df: pd.DataFrame, monkeypatch: Any) -> None:

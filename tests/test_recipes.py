@@ -164,13 +164,53 @@ def test_cost_by_day_uses_the_frames_time_zone(df: pd.DataFrame) -> None:
         pd.Timestamp("2025-01-14", tz="UTC"),
     ]
     assert utc["total_cost"].tolist() == pytest.approx([4.0, 0.5, 0.5])
-    # In Tokyo (UTC+9) s2 (23:30 UTC) falls on the 7th.
+    # In Tokyo (UTC+9) s2 (23:30 UTC) falls on the 7th; days are listed in time order (issue 15:
+    # this test used to expect the 7th first, because it cost more).
     tokyo = recipes.cost_by(sessions_frame(ROWS, tz="Asia/Tokyo"), "day")
     assert tokyo["day"].tolist()[:2] == [
-        pd.Timestamp("2025-01-07", tz="Asia/Tokyo"),
         pd.Timestamp("2025-01-06", tz="Asia/Tokyo"),
+        pd.Timestamp("2025-01-07", tz="Asia/Tokyo"),
     ]
-    assert tokyo["total_cost"].tolist()[:2] == pytest.approx([3.0, 1.0])
+    assert tokyo["total_cost"].tolist()[:2] == pytest.approx([1.0, 3.0])
+
+
+def test_time_buckets_are_ordered_by_time_not_cost() -> None:
+    """Issue 15 item 6: cost_by(df, "week") listed the most expensive week first."""
+    rows = [
+        dict(ROWS[0], session_id="a", created_at="2025-01-06T10:00:00Z",
+             latest_request_created_at="2025-01-06T10:00:00Z", total_cost=1.0),
+        dict(ROWS[0], session_id="b", created_at="2025-01-14T10:00:00Z",
+             latest_request_created_at="2025-01-14T10:00:00Z", total_cost=9.0),
+        dict(ROWS[0], session_id="c", created_at="2025-01-21T10:00:00Z",
+             latest_request_created_at="2025-01-21T10:00:00Z", total_cost=5.0),
+    ]
+    df = sessions_frame(rows)
+    for by in ("week", "day", "month", "year", "hour"):
+        out = recipes.cost_by(df, by)
+        keys = out[by].tolist()
+        assert keys == sorted(keys), by
+    weeks = recipes.cost_by(df, "week")
+    assert weeks["total_cost"].tolist() == pytest.approx([1.0, 9.0, 5.0])
+    assert weeks["cumulative_share"].tolist() == pytest.approx([1 / 15, 10 / 15, 1.0])
+    top = recipes.cost_by(df, "week", top=2)  # the cut is by cost, the order by time
+    assert top["week"].tolist()[:2] == [pd.Timestamp("2025-01-13", tz="UTC"),
+                                        pd.Timestamp("2025-01-20", tz="UTC")]
+    assert pd.isna(top["week"].iloc[2]) and top["total_cost"].iloc[2] == pytest.approx(1.0)
+
+
+def test_user_split_makes_user_ids_distinct() -> None:
+    """Issue 16: a session listing ann twice is split between two users, not three shares."""
+    # a hand-made frame: the recipe itself must make the ids distinct
+    df = sessions_frame(ROWS[:1])
+    df["user_ids"] = pd.Series([["ann", "ann", "bob"]], dtype=object)
+    df["total_cost"], df["total_requests"], df["total_tokens"] = 3.0, 4, 400
+    out = recipes.cost_by_user(df)
+    assert dict(zip(out["user"], out["total_cost"], strict=True)) == {"ann": 1.5, "bob": 1.5}
+    assert out["attributed_requests"].tolist() == pytest.approx([2.0, 2.0])
+    assert out["attributed_tokens"].tolist() == pytest.approx([200.0, 200.0])
+    by_user = recipes.cost_by(df, "user")
+    assert by_user["total_cost"].tolist() == pytest.approx([1.5, 1.5])
+    assert int(recipes.summary(df)["users"].iloc[0]) == 2
 
 
 def test_cost_by_week_starts_monday_and_top_other_is_nat(df: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from .._present.checks import float_values
-from .._present.text import money
+from .._present.text import money, seconds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,8 @@ class SessionTree:
         raise KeyError(f"no path {wanted!r} in this session")
 
     def header(self) -> str:
-        """One line: which session, how many requests, what it cost, when."""
+        """One line: which session, how many requests, what it cost, when, and its true span
+        (first request start to last request end)."""
         if len(self.session_ids) == 1:
             name = self.session_names[0] if self.session_names else ""
             who = f"Session {self.session_ids[0]}" + (f' "{name}"' if name else "")
@@ -105,7 +106,18 @@ class SessionTree:
             end = r.last_end if r.last_end is not None else start
             fmt = "%H:%M:%S" if end.date() == start.date() else "%Y-%m-%d %H:%M:%S"
             parts.append(f"{start:%Y-%m-%d %H:%M:%S} to {end:{fmt}} ({self.tz})")
+            parts.append(f"spans {seconds(self.span_s)} (first start to last end)")
         return " · ".join(parts)
+
+    @property
+    def span_s(self) -> float:
+        """Seconds from the first request's start to the last request's END (start +
+        latency): the session's true length. The sessions frame's ``duration_s`` stops at the
+        last request's START."""
+        r = self.root
+        if r.first_start is None or r.last_end is None:
+            return float("nan")
+        return (r.last_end - r.first_start).total_seconds()
 
     def render(self) -> str:
         """The tree as aligned text: requests, cost, mean latency and failures per path."""
@@ -260,8 +272,11 @@ def session_tree(requests: pd.DataFrame) -> SessionTree:
     ...     "cost": [0.002, 0.001, 0.001, 0.004, 0.0005],
     ...     "status": [200, 200, 500, 200, 200],
     ... })
-    >>> print(session_tree(req))
-    Session s1 "agent" · 5 requests · $0.0085 · 1 failed · 2025-01-06 10:00:00 to 10:00:12 (UTC)
+    >>> tree = session_tree(req)
+    >>> tree.header().split(" · ")[-2:]
+    ['2025-01-06 10:00:00 to 10:00:12 (UTC)', 'spans 12.1 s (first start to last end)']
+    >>> print(tree)  # doctest: +ELLIPSIS
+    Session s1 "agent" · 5 requests · $0.0085 · 1 failed · 2025-01-06 10:00:00 to ...
     path            requests     cost  mean latency  failed
     /                      5  $0.0085        680 ms       1
     ├── plan               3  $0.0040        600 ms       1

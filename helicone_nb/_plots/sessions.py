@@ -511,8 +511,8 @@ def plot_session_duration(
     bins : int, default 40
         Histogram bins.
     log : bool, default False
-        Logarithmic duration axis; 0-second sessions are then left out (the title says how
-        many).
+        Logarithmic duration axis; 0-second sessions (one request, or all at once) are then
+        left out, and the title says how many of how many sessions are shown.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
 
@@ -541,8 +541,11 @@ def plot_session_duration(
     if log:
         zero = int((values <= 0).sum())
         values = values[values > 0]
-        if zero:
-            what += f" ({zero:,} of 0 s not shown)"
+        if zero:  # a log axis has no 0: say how many sessions that leaves out
+            what = (
+                f"Session duration, {values.size:,} of {values.size + zero:,} sessions "
+                f"({zero:,} lasting 0 s left out of the log axis)"
+            )
     title(ax, what, df)
     ax.set_xlabel("Session duration (s)")
     ax.set_ylabel("Number of sessions")

@@ -216,10 +216,14 @@ def top_and_share(
     by: str,
     top: int | None,
     other: Callable[[pd.DataFrame], dict[str, Any]],
+    *,
+    time_ordered: bool = False,
 ) -> pd.DataFrame:
     """Sort by cost (desc, ties by key), cut to ``top`` + one OTHER row, add the shares.
 
-    ``other(rest)`` gives the OTHER row's values from the rows below the cut.
+    ``other(rest)`` gives the OTHER row's values from the rows below the cut. Time buckets
+    (``time_ordered``) keep the same cut but are listed in time order, OTHER last, so the
+    cumulative share runs through time.
     """
     import numpy as np
     import pandas as pd
@@ -238,6 +242,10 @@ def top_and_share(
         else:
             rest[by] = pd.Series([key], dtype=out[by].dtype)
         out = pd.concat([head, rest[out.columns]], ignore_index=True)
+    if time_ordered:
+        kept = len(out) - (1 if top is not None and len(out) > top else 0)
+        ordered = out.iloc[:kept].sort_values(by, kind="mergesort", na_position="last")
+        out = pd.concat([ordered, out.iloc[kept:]], ignore_index=True)
     total = float(out["total_cost"].sum())
     share = (
         out["total_cost"].to_numpy(dtype="float64") / total

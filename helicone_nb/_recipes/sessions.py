@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from .._present.checks import check_frame, check_top, float_values, quantiles
-from .buckets import bin_positions, period_bins, to_offset
+from .buckets import TIME_BUCKETS, bin_positions, period_bins, to_offset
 from .grouping import (
     distinct_users,
     explode_users,
@@ -163,8 +163,9 @@ def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = Non
     pandas.DataFrame
         Columns ``<by>``, ``sessions`` (Int64), ``requests`` (Int64), ``total_cost`` (USD),
         ``share`` and ``cumulative_share`` (fractions of the frame's total cost; NaN when the
-        total is 0), sorted by cost, most expensive first (ties by key). For ``by="user"``,
-        ``sessions`` and ``requests`` count the sessions a user took part in (whole, not split),
+        total is 0), sorted by cost, most expensive first (ties by key); time buckets in time
+        order (the ``top`` cut is still by cost). For ``by="user"``, ``sessions`` and
+        ``requests`` count the sessions a user took part in (whole, not split),
         while ``total_cost`` is the user's split share.
 
     Examples
@@ -213,7 +214,7 @@ def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = Non
             "total_cost": float(rest["total_cost"].sum()),
         }
 
-    return top_and_share(out, by, top, other)
+    return top_and_share(out, by, top, other, time_ordered=by in TIME_BUCKETS)
 
 
 def cost_by_user(
