@@ -35,8 +35,9 @@ def fit_labels(ax: Axes, labels: list[str]) -> int:
     smallest font does not fit. Returns k (1: every row labelled)."""
     import math
 
-    fig = ax.figure
-    height_pt = ax.get_position().height * fig.get_figheight() * 72
+    root: Any = ax.figure.figure  # the Figure itself, also when ax sits in a SubFigure
+    fig_height_in = float(root.get_size_inches()[1])
+    height_pt = ax.get_position().height * fig_height_in * 72
     row_pt = height_pt / max(len(labels), 1)
     size = min(_LABEL_PT[0], row_pt / _ROW_PER_PT)
     step = 1
