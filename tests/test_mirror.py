@@ -248,22 +248,24 @@ def test_full_disk_leaves_the_mirror_as_it_was(
     mirror.import_jsonl(_write(tmp_path / "a.jsonl", rows[:1000]))
     before = (tmp_path / "m" / "mirror.json").read_text()
     files_before = sorted(p for p in (tmp_path / "m").rglob("*") if p.is_file())
-    real_copy = _files._copy
+    real_copy = _files.copy_to
     calls = {"n": 0}
 
-    def full(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:
+    def full(
+        con: duckdb.DuckDBPyConnection, sql: str, params: object = None
+    ) -> list[tuple[object, ...]]:
         calls["n"] += 1
         if calls["n"] == 2:  # staging succeeds, the partition write hits a full disk
-            real_copy(con, sql)
+            real_copy(con, sql, params)
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_copy(con, sql)
+        return real_copy(con, sql, params)
 
-    monkeypatch.setattr(_files, "_copy", full)
+    monkeypatch.setattr(_files, "copy_to", full)
     with pytest.raises(MirrorError, match=r"disk .* is full; nothing was changed"):
         mirror.import_jsonl(_write(tmp_path / "b.jsonl", rows[1000:2000]))
     assert (tmp_path / "m" / "mirror.json").read_text() == before
     assert sorted(p for p in (tmp_path / "m").rglob("*") if p.is_file()) == files_before
-    monkeypatch.setattr(_files, "_copy", real_copy)
+    monkeypatch.setattr(_files, "copy_to", real_copy)
     mirror.import_jsonl(tmp_path / "b.jsonl")
     assert mirror.info().requests == 2000
 
@@ -275,3 +277,17 @@ def test_one_writer_at_a_time(tmp_path: Path, demo_jsonl: Path) -> None:
         pytest.raises(MirrorError, match="being written by pid"),
     ):
         mirror.import_jsonl(demo_jsonl)
+
+
+def test_mirror_fetch_requests_fast_path_equals_the_paged_one(mirror_path: Path) -> None:
+    client = Mirror(mirror_path).client()
+    for start, end, tz, top in (
+        ("2025-06-01", "2025-09-01", "UTC", None),
+        ("2025-07-01T10:00:00.5", "2025-07-09", "Europe/Berlin", 25),
+    ):
+        fast = client.fetch_requests(start, end, tz=tz, max_requests=top)
+        paged = hnb.Client.fetch_requests(client, start, end, tz=tz, max_requests=top, cache=False)
+        assert len(fast) > 0
+        pd.testing.assert_frame_equal(fast, paged)
+    filtered = client.fetch_requests("2025-06-01", "2025-09-01", filter=hnb.request.status != 200)
+    assert (filtered.status != 200).all() and len(filtered) > 0

@@ -25,6 +25,7 @@ from .._wire.models import SessionNameResult, SessionsAggregateMetrics
 from .base import COUNT_PATH, NAMES_PATH, BaseClient, log
 from .paging import PagedQuery, PagePlan
 from .progress import Progress
+from .requests import AsyncRequestsMixin, RequestsMixin
 from .retry import NO_RETRY
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class _Abandoned(Exception):
     """A page task noticed that its call has already returned (never leaves the client)."""
 
 
-class Client(BaseClient):
+class Client(RequestsMixin, BaseClient):
     """Synchronous Helicone client.
 
     Parameters
@@ -386,7 +387,7 @@ class Client(BaseClient):
         return value
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(AsyncRequestsMixin, BaseClient):
     """Asynchronous Helicone client: the same methods as :class:`Client`, awaitable.
 
     Pass ``transport`` an ``httpx.AsyncBaseTransport``.

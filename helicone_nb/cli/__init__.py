@@ -13,10 +13,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import dashboard, demo, import_, report, serve, sessions
+from . import dashboard, demo, import_, report, serve, sessions, sync
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (serve, import_, demo, report, sessions, dashboard)
+COMMANDS = (serve, import_, demo, report, sessions, dashboard, sync)
 
 
 def build_parser() -> argparse.ArgumentParser:

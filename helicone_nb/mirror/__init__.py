@@ -7,14 +7,21 @@ it in process; :meth:`Mirror.sql` runs SQL over it, also under Helicone's HQL ta
 ``request_response_rmt``.
 
 Modules: ``_manifest`` (the manifest: which files are the mirror, atomic swaps),
-``_files`` (the Parquet files: columns, commit, the writer lock), ``_hql`` (the HQL view),
-``_mirror`` (the :class:`Mirror` class).
+``_files`` (the Parquet files: columns, commit, the writer lock), ``_rows`` (API rows to the
+mirror's columns), ``_sync`` (incremental, resumable sync), ``_hql`` (the HQL view),
+``_local`` (the client answered from a mirror), ``_mirror`` (the :class:`Mirror` class).
 """
 
 from __future__ import annotations
 
-from ._manifest import MirrorCorruptError, MirrorError, MirrorOrganizationError, NotAMirrorError
-from ._mirror import MIRROR_BASE_URL, Mirror, MirrorInfo
+from ._manifest import (
+    MIRROR_BASE_URL,
+    MirrorCorruptError,
+    MirrorError,
+    MirrorOrganizationError,
+    NotAMirrorError,
+)
+from ._mirror import Mirror, MirrorInfo
 
 __all__ = [
     "MIRROR_BASE_URL",

@@ -194,9 +194,9 @@ def remove_leftovers(root: Path, manifest: Manifest | None) -> int:
     return removed
 
 
-def _copy(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    """Run one ``COPY ... TO`` (the one place files are written; tests make it fail)."""
-    return con.execute(sql).fetchall()
+def copy_to(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    """Run one ``COPY ... TO`` (the one place Parquet files are written; tests make it fail)."""
+    return con.execute(sql, params).fetchall()
 
 
 def commit(
@@ -265,7 +265,7 @@ def commit(
     """
     (root / "requests").mkdir(parents=True, exist_ok=True)
     try:
-        stats = _copy(
+        stats = copy_to(
             con,
             f"COPY ({merged}) TO {literal(str(root / 'requests'))} (FORMAT parquet, "
             f"PARTITION_BY (day), FILENAME_PATTERN 'g{generation:06d}-{{i}}', "
@@ -373,7 +373,7 @@ def stage_jsonl(root: Path, source: Path, name: str) -> tuple[ImportReport, str 
         (root / "staging").mkdir(parents=True, exist_ok=True)
         tmp = root / f"staging/.{name}.parquet.tmp"
         try:
-            _copy(
+            copy_to(
                 backend.store.cursor(),
                 f"COPY (SELECT {select_list(available, wanted)} FROM requests) "
                 f"TO {literal(str(tmp))} (FORMAT parquet)",
@@ -388,3 +388,27 @@ def stage_jsonl(root: Path, source: Path, name: str) -> tuple[ImportReport, str 
                 ) from exc
             raise
     return report, rel
+
+
+def commit_staged(
+    root: Path, manifest: Manifest, staged: Sequence[str]
+) -> tuple[Manifest, list[str], dict[str, int]]:
+    """:func:`commit` with its own private DuckDB (spilling under ``.tmp/``)."""
+    tmp = root / ".tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    con = connect(tmp)
+    try:
+        return commit(root, manifest, con, staged)
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def new_manifest() -> Manifest:
+    """The manifest of a mirror being created."""
+    import datetime as _dt
+
+    from ._manifest import iso
+
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    return Manifest(generation=0, columns=mirror_columns(), created_at=iso(now))

@@ -14,19 +14,23 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._client.slices import merge_ranges, subtract_ranges
 from .._errors import HeliconeError, UsageError
 
+#: The base URL a mirror client reports (nothing is sent anywhere).
+MIRROR_BASE_URL = "http://mirror.helicone-nb.invalid"
 MANIFEST_NAME = "mirror.json"
 FORMAT_NAME = "helicone_nb.mirror"
 #: Bumped when the layout changes incompatibly; a mirror of another version is refused.
 FORMAT_VERSION = 1
 
 Range = tuple[_dt.datetime, _dt.datetime]
+
+__all__ = ["merge_ranges", "subtract_ranges"]  # re-exported for the mirror's modules
 
 
 class MirrorError(HeliconeError):
@@ -59,35 +63,6 @@ def iso(value: _dt.datetime) -> str:
 
 def parse_iso(text: str) -> _dt.datetime:
     return utc(_dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def merge_ranges(ranges: Iterable[Range]) -> list[Range]:
-    """Sorted, non-overlapping ``[start, end)`` ranges covering the same instants."""
-    out: list[Range] = []
-    for start, end in sorted(r for r in ranges if r[0] < r[1]):
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
-
-
-def subtract_ranges(ranges: Sequence[Range], remove: Sequence[Range]) -> list[Range]:
-    """The parts of ``ranges`` not covered by ``remove``."""
-    out: list[Range] = []
-    cuts = merge_ranges(remove)
-    for start, end in merge_ranges(ranges):
-        cursor = start
-        for cut_start, cut_end in cuts:
-            if cut_end <= cursor or cut_start >= end:
-                continue
-            if cut_start > cursor:
-                out.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
-        if cursor < end:
-            out.append((cursor, end))
-    return out
 
 
 @dataclass

@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 
     from .._client.clients import Client
     from ..backend import Backend, ImportReport
+    from ._local import MirrorClient
+    from ._sync import SyncReport
 
 T = TypeVar("T")
 
-#: The base URL a mirror client reports (nothing is sent anywhere).
-MIRROR_BASE_URL = "http://mirror.helicone-nb.invalid"
 _READ_ATTEMPTS = 5
 
 
@@ -246,7 +246,7 @@ class Mirror:
 
         return self._read(load)
 
-    def client(self, **kwargs: Any) -> Client:
+    def client(self, **kwargs: Any) -> MirrorClient:
         """A :class:`~helicone_nb.Client` answered in process from this mirror.
 
         ``fetch_sessions``, ``count_sessions``, ``session_names``, ``fetch_session_requests``
@@ -255,22 +255,15 @@ class Mirror:
         network, cache or rate limit. The rows are those of the last completed sync when this
         is called; call it again after a sync to see new rows.
         """
-        from .._client.clients import Client
-        from ..backend import InProcessTransport
+        from ._local import MirrorClient
 
         backend = self.backend()
         manifest = self._manifest()
         kwargs.setdefault("cache", False)
         if "base_url" in kwargs or "region" in kwargs:
             raise MirrorError("base_url / region do not apply to a mirror client")
-        client = Client(
-            f"mirror-{manifest.key_fingerprint or 'local'}-{manifest.generation}",
-            base_url=MIRROR_BASE_URL,
-            transport=InProcessTransport(backend),
-            **kwargs,
-        )
-        client.mirror = self  # type: ignore[attr-defined]
-        return client
+        name = f"mirror-{manifest.key_fingerprint or 'local'}-{manifest.generation}"
+        return MirrorClient(self, backend, name, **kwargs)
 
     def data_range(self) -> tuple[_dt.datetime, _dt.datetime] | None:
         """``(first, last)`` request time held by the mirror, None when it is empty."""
@@ -305,17 +298,84 @@ class Mirror:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def sync(
+        self,
+        client: Client | None = None,
+        start: Any = None,
+        end: Any = None,
+        *,
+        settle: Any = "1h",
+        rescan: Any = None,
+        concurrency: int = 8,
+        max_calls: int | None = None,
+        progress: bool | None = None,
+        allow_new_key: bool = False,
+        say: Callable[[str], None] | None = None,
+    ) -> SyncReport:
+        """Pull new request rows from Helicone into the mirror (metadata only, no bodies).
+
+        Parameters
+        ----------
+        client
+            A :class:`~helicone_nb.Client` of the organisation; default ``Client()`` (key
+            from ``$HELICONE_API_KEY``). One organisation per mirror: a client of another
+            server or key is refused.
+        start, end
+            The first sync needs ``start`` (``"90d"``, ``"2025-01-01"``, a datetime); later
+            syncs continue from where the mirror ends. ``end`` defaults to now.
+        settle
+            Pull this much before the synced end again (rows arrive late), default ``"1h"``.
+        rescan
+            Also pull the last ``rescan`` again (``"30d"``): picks up late scores, feedback
+            and property changes.
+        concurrency
+            Calls in flight at once.
+        max_calls
+            Stop after this many calls; the next sync continues.
+        progress
+            Show a progress bar (default: when interactive).
+        allow_new_key
+            Accept a different key for the same server (a rotated key of the same org).
+        say
+            Called with a line of text before a large sync (how many calls it expects).
+
+        Returns a :class:`SyncReport`. A sync killed at any moment loses nothing completed:
+        the next one continues.
+        """
+        from ._sync import sync
+
+        return sync(
+            self.path,
+            client,
+            start,
+            end,
+            settle=settle,
+            rescan=rescan,
+            concurrency=concurrency,
+            max_calls=max_calls,
+            progress=progress,
+            allow_new_key=allow_new_key,
+            say=say,
+        )
+
     def import_jsonl(self, source: str | os.PathLike[str]) -> ImportReport:
         """Add a Helicone export (JSONL of ``HeliconeRequest`` rows) to the mirror.
 
         Per request the row with the greatest ``updated_at`` wins (within one file: the first
         line). Bodies are not copied. Bad lines are skipped and reported.
         """
-        from ._files import publish, remove_leftovers, stage_jsonl, writer_lock
+        from ._files import (
+            commit_staged,
+            new_manifest,
+            publish,
+            remove_leftovers,
+            stage_jsonl,
+            writer_lock,
+        )
 
         source_path = Path(source).expanduser()
         with writer_lock(self.path):
-            manifest = read_manifest(self.path) or _new_manifest()
+            manifest = read_manifest(self.path) or new_manifest()
             remove_leftovers(self.path, manifest)
             if manifest.pending is not None:
                 raise MirrorError(
@@ -327,7 +387,7 @@ class Mirror:
             if staged is None:
                 return report
             try:
-                nxt, superseded, counts = self._commit(manifest, [staged])
+                nxt, superseded, counts = commit_staged(self.path, manifest, [staged])
                 nxt.imports = [
                     *manifest.imports,
                     {
@@ -342,20 +402,6 @@ class Mirror:
             finally:
                 (self.path / staged).unlink(missing_ok=True)
         return report
-
-    def _commit(
-        self, manifest: Manifest, staged: list[str]
-    ) -> tuple[Manifest, list[str], dict[str, int]]:
-        from ._files import commit, connect
-
-        tmp = self.path / ".tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        con = connect(tmp)
-        try:
-            return commit(self.path, manifest, con, staged)
-        finally:
-            con.close()
-            shutil.rmtree(tmp, ignore_errors=True)
 
     def repair(self) -> list[str]:
         """Drop the days whose files are missing or unreadable; returns those days.
@@ -407,9 +453,3 @@ class Mirror:
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
-
-
-def _new_manifest() -> Manifest:
-    from ._files import mirror_columns
-
-    return Manifest(generation=0, columns=mirror_columns(), created_at=iso(_now()))

@@ -1,0 +1,183 @@
+"""``HeliconeRequest`` rows (as the API sends them) -> the mirror's columns, vectorised.
+
+Column by column: every store column of the embedded backend is filled from the wire field of
+the same name, or from the aliases below (``delay_ms`` -> ``latency``, USD ``cost`` -> nano-USD,
+...), and converted by its DuckDB type, so a column the backend adds (``updated_at``,
+``scores``, ``reasoning_tokens``) is mirrored without a change here. 64-bit numbers may be JSON
+strings or numbers; timestamps ISO-8601 or ClickHouse text (UTC). Bodies are not copied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._frames import SESSION_PROPERTY_KEYS
+from ._files import BODY_COLUMNS, copy_to, literal, quote, store_columns
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+#: Store column -> wire fields to read it from, first non-empty wins.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "latency": ("delay_ms",),
+    "status": ("response_status",),
+    "user_id": ("request_user_id", "user_id"),
+    "properties": ("request_properties", "properties"),
+    "cost": ("cost", "costUSD"),
+    "model": ("model", "request_model", "response_model"),
+}
+#: Store columns derived from ``properties`` (like the backend's ingest).
+_SESSION = dict(
+    zip(("session_id", "session_name", "session_path"), SESSION_PROPERTY_KEYS, strict=True)
+)
+
+
+def _values(rows: Sequence[dict[str, Any]], column: str) -> list[Any]:
+    fields = ALIASES.get(column, (column,))
+    if len(fields) == 1:
+        f = fields[0]
+        return [r.get(f) for r in rows]
+    out = []
+    for r in rows:
+        value = None
+        for f in fields:
+            value = r.get(f)
+            if value is not None and value != "":
+                break
+        out.append(value)
+    return out
+
+
+def _numbers(values: list[Any], integer: bool, scale: float = 1.0) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    clean = [
+        v if isinstance(v, int | float | str) and not isinstance(v, bool) else None for v in values
+    ]
+    arr = np.array([np.nan if v is None else v for v in clean], dtype=object)
+    nums = pd.to_numeric(arr, errors="coerce").astype("float64") * scale
+    if not integer:
+        return nums
+    mask = np.isnan(nums)
+    return pd.arrays.IntegerArray(np.where(mask, 0, np.rint(nums)).astype("int64"), mask)
+
+
+def _times(values: list[Any]) -> Any:
+    import pandas as pd
+
+    text = [v if isinstance(v, str) else None for v in values]
+    return pd.to_datetime(
+        pd.Series(text, dtype="object"), utc=True, format="ISO8601", errors="coerce"
+    ).array
+
+
+def _bools(values: list[Any]) -> Any:
+    import pandas as pd
+
+    def one(v: Any) -> bool | None:
+        if v is None or isinstance(v, bool):
+            return v
+        return str(v).strip().lower() in ("true", "1")
+
+    return pd.array([one(v) for v in values], dtype="boolean")
+
+
+def _texts(values: list[Any]) -> list[str | None]:
+    return [
+        v
+        if isinstance(v, str) or v is None
+        else json.dumps(v)
+        if isinstance(v, dict | list)
+        else str(v)
+        for v in values
+    ]
+
+
+def _maps(values: list[Any]) -> list[str]:
+    return [
+        json.dumps(
+            {
+                str(k): v if isinstance(v, str) else json.dumps(v)
+                for k, v in d.items()
+                if v is not None
+            }
+        )
+        if isinstance(d, dict)
+        else "{}"
+        for d in values
+    ]
+
+
+def rows_sql(rows: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
+    """The rows as a DataFrame of raw columns (``_rows``), and a query typing them."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    select: list[str] = []
+    outer: list[str] = []
+    for name, ctype, default in store_columns():
+        if name in BODY_COLUMNS:
+            continue
+        fallback = default if default is not None else "NULL"
+        if name in _SESSION:
+            expr = f"properties[{literal(_SESSION[name])}]"
+            if name == "session_name":
+                expr = f"coalesce({expr}, '')"
+            outer.append(f"CAST({expr} AS {ctype}) AS {quote(name)}")
+            continue
+        outer.append(quote(name))
+        if name == "organization_id":
+            select.append(f"CAST($org AS VARCHAR) AS {quote(name)}")
+            continue
+        values = _values(rows, name)
+        upper = ctype.upper()
+        if upper.startswith("MAP"):
+            data[name] = _maps(values)
+            expr = f"CAST(CAST({quote(name)} AS JSON) AS {ctype})"
+        elif upper.startswith("TIMESTAMP"):
+            data[name] = _times(values)
+            expr = f"CAST({quote(name)} AS {ctype})"
+        elif upper in ("BIGINT", "INTEGER", "SMALLINT", "HUGEINT", "UBIGINT"):
+            data[name] = _numbers(values, True, 1e9 if name == "cost" else 1.0)
+            expr = f"CAST({quote(name)} AS {ctype})"
+        elif upper in ("DOUBLE", "FLOAT", "REAL") or upper.startswith("DECIMAL"):
+            data[name] = _numbers(values, False)
+            expr = f"CAST({quote(name)} AS {ctype})"
+        elif upper == "BOOLEAN":
+            data[name] = _bools(values)
+            expr = quote(name)
+        elif upper.endswith("[]"):
+            data[name] = [json.dumps(v) if isinstance(v, list) else None for v in values]
+            expr = f"CAST(CAST({quote(name)} AS JSON) AS {ctype})"
+        else:
+            data[name] = _texts(values)
+            expr = f"CAST({quote(name)} AS {ctype})"
+        if default is not None:
+            expr = f"coalesce({expr}, {fallback})"
+        select.append(f"{expr} AS {quote(name)}")
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    return frame, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(select)} FROM _rows)"
+
+
+def write_rows(
+    con: duckdb.DuckDBPyConnection,
+    rows: Sequence[dict[str, Any]],
+    target: Path,
+    organization_id: str,
+) -> None:
+    """Write ``rows`` (one per request) as one Parquet file with the mirror's columns."""
+    frame, query = rows_sql(rows)
+    con.register("_rows", frame)
+    try:
+        copy_to(
+            con,
+            f"COPY ({query}) TO {literal(str(target))} (FORMAT parquet)",
+            {"org": organization_id},
+        )
+    finally:
+        con.unregister("_rows")
