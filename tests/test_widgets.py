@@ -932,3 +932,51 @@ def test_clicking_a_row_opens_its_drill_down(demo: hnb.Client) -> None:
     assert explorer.selected_session == session_id
     assert (explorer.selected_requests["session_id"] == session_id).all()
     assert f"Session {session_id}" in explorer.tree.value
+
+
+def test_kept_plot_figures_draw_exactly_what_fresh_ones_draw(demo: hnb.Client) -> None:
+    """The Plots tab redraws kept figures (faster); each image must equal a fresh drawing."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from helicone_nb import plots
+    from helicone_nb._present.figures import figure_png
+    from helicone_nb.widgets._render import plot_figures, plot_freq, plot_png
+
+    explorer = explorer_for(demo)
+    views = []
+    for name, window in (("", "30d"), ("sql-copilot", "7d"), ("", "90d"), ("support-chat", "24h")):
+        explorer.filters.name.value = name
+        explorer.filters.range.value = window
+        explorer.refresh()
+        views.append(explorer._view)
+    figures = plot_figures()
+    margins = (0.95, 0.15, 0.62, 0.55)
+
+    def pixels(png: bytes) -> Any:
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    for view in views:  # large, small, larger, tiny: limits must follow every time
+        df = view.df
+        fresh = {
+            "cost": figure_png(
+                lambda ax, df=df, view=view: plots.plot_cost_over_time(
+                    df, plot_freq(*view.window), ax=ax
+                ),
+                (9, 3.6),
+                dpi=80,
+                margins=margins,
+            ),
+            "latency": figure_png(
+                lambda ax, df=df: plots.plot_latency_distribution(df, ax=ax),
+                (8, 3.6),
+                dpi=80,
+                margins=margins,
+            ),
+        }
+        for key, expected in fresh.items():
+            image, note = plot_png(view, key, figures)
+            assert note == ""
+            assert (pixels(image) == pixels(expected)).all(), (key, len(df))

@@ -10,6 +10,22 @@ from typing import Any
 from .._errors import require
 
 
+def _fixed(
+    figure: Any, size: tuple[float, float], margins: tuple[float, float, float, float]
+) -> None:
+    left, right, top, bottom = margins
+    width, height = size
+    figure.subplots_adjust(
+        left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
+    )
+
+
+def _png(figure: Any, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def figure_png(
     draw: Callable[[Any], Any],
     size: tuple[float, float],
@@ -28,15 +44,52 @@ def figure_png(
 
     figure = Figure(figsize=size, dpi=dpi, layout=None if margins else "constrained")
     if margins is not None:
-        left, right, top, bottom = margins
-        width, height = size
-        figure.subplots_adjust(
-            left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height
-        )
+        _fixed(figure, size, margins)
     draw(figure.add_subplot())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    return _png(figure, dpi)
+
+
+class ReusedFigure:
+    """One figure redrawn again and again (an interactive plot): PNG bytes like figure_png.
+
+    Creating a Figure, its Axes and their tick objects is a good part of a small plot's cost;
+    this keeps them and, before each ``draw(ax)``, removes what the last draw added (patches,
+    lines, collections, texts, images, the legend) and forgets its data limits. The axes stay
+    fixed by ``margins`` (inches) and the title is placed without the automatic search for the
+    top tick labels (a second layout of the x axis per draw). Thread-safe: one draw at a time.
+    A ``draw`` that adds twin axes or changes more than the artists above must not use it.
+    """
+
+    def __init__(
+        self, size: tuple[float, float], *, dpi: int, margins: tuple[float, float, float, float]
+    ) -> None:
+        import threading
+
+        self.size, self.dpi, self.margins = size, dpi, margins
+        self._lock = threading.Lock()
+        self._ax: Any = None
+
+    def png(self, draw: Callable[[Any], Any]) -> bytes:
+        """Call ``draw(ax)`` on the kept figure and return the PNG bytes."""
+        require("matplotlib", "notebook")
+        with self._lock:
+            ax = self._ax
+            if ax is None:
+                from matplotlib.figure import Figure
+
+                figure = Figure(figsize=self.size, dpi=self.dpi)
+                _fixed(figure, self.size, self.margins)
+                ax = self._ax = figure.add_subplot()
+            else:
+                for artist in [*ax.patches, *ax.lines, *ax.collections, *ax.texts, *ax.images]:
+                    artist.remove()
+                if ax.get_legend() is not None:
+                    ax.get_legend().remove()
+                ax.relim()
+                ax.set_autoscale_on(True)  # the last draw's set_ylim(bottom=0) switched it off
+            draw(ax)
+            ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
+            return _png(ax.figure, self.dpi)
 
 
 def png_data_uri(png: bytes) -> str:

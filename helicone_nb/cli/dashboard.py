@@ -68,7 +68,7 @@ def app_notebook() -> Path:
 
 def _source(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
     """What to show (for the message) and the environment that tells the app notebook."""
-    from ..widgets._dashboard import MIRROR_ENV, SOURCE_ENV
+    from ..app import MIRROR_ENV, SOURCE_ENV
 
     if args.demo:
         return "the demo data", {SOURCE_ENV: "demo"}

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
+from ..app import MIRROR_ENV, SOURCE_ENV
 from ._base import CSS, describe_error, ipywidgets, note, widget_bundle
 from ._explorer import SessionExplorer
 from ._metrics import (
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
     from ._render import View
 
 log = logging.getLogger("helicone_nb.widgets")
-
-#: Environment the ``dashboard`` command passes to the app notebook (never the key itself).
-SOURCE_ENV = "HELICONE_NB_DASHBOARD_SOURCE"  # "demo", "mirror" or "live"
-MIRROR_ENV = "HELICONE_NB_DASHBOARD_MIRROR"  # the mirror's path, with source "mirror"
 
 
 def _period_text(window: tuple[_dt.datetime, _dt.datetime]) -> str:

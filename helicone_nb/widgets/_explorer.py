@@ -28,6 +28,7 @@ from ._query import QueryState
 from ._render import (
     PLOTS,
     View,
+    plot_figures,
     plot_png,
     requests_html,
     summary_html,
@@ -133,6 +134,7 @@ class SessionExplorer:
         self._df: pd.DataFrame = empty_frame(SESSION_SCHEMA, check_tz(zone))
         self._view: View | None = None
         self._plotted: dict[str, View | None] = dict.fromkeys(PLOTS)  # what each image shows
+        self._figures = plot_figures()  # kept and redrawn: cheaper than new ones
         self._requests: pd.DataFrame = empty_frame(REQUEST_SCHEMA, check_tz(zone))
         self.selected_session: str | None = None
         self.error: str | None = None
@@ -498,7 +500,7 @@ class SessionExplorer:
 
     def _show_plots(self, view: View, which: list[str]) -> None:
         for key in which:
-            image, note = plot_png(view, key)
+            image, note = plot_png(view, key, self._figures)
             with self._lock:
                 if self._view is not view:
                     return  # a newer result arrived while drawing

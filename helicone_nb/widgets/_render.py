@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import drilldown, plots, recipes
-from .._present.figures import figure_png
+from .._present.figures import ReusedFigure, figure_png
 from .._present.html import html_table, key_value_table
 from .._present.text import cell, integer, missing, money, ms, seconds, timestamp
 from .._wire.filters import Filter
@@ -244,25 +244,23 @@ class View:
     state: QueryState
 
 
-def plot_png(view: View, which: str) -> tuple[bytes, str]:
+def plot_figures() -> dict[str, ReusedFigure]:
+    """One kept figure per plot of the Plots tab (an explorer redraws them on every change)."""
+    return {
+        "cost": ReusedFigure((9, 3.6), dpi=_DPI, margins=_PLOT_MARGINS),
+        "latency": ReusedFigure((8, 3.6), dpi=_DPI, margins=_PLOT_MARGINS),
+    }
+
+
+def plot_png(view: View, which: str, figures: dict[str, ReusedFigure]) -> tuple[bytes, str]:
     """One plot of the Plots tab (a key of :data:`PLOTS`), or a note saying why there is none."""
     df = view.df
     try:
         if which == "cost":
             freq = plot_freq(*view.window)
-            image = figure_png(
-                lambda ax: plots.plot_cost_over_time(df, freq, ax=ax),
-                (9, 3.6),
-                dpi=_DPI,
-                margins=_PLOT_MARGINS,
-            )
+            image = figures["cost"].png(lambda ax: plots.plot_cost_over_time(df, freq, ax=ax))
         else:
-            image = figure_png(
-                lambda ax: plots.plot_latency_distribution(df, ax=ax),
-                (8, 3.6),
-                dpi=_DPI,
-                margins=_PLOT_MARGINS,
-            )
+            image = figures["latency"].png(lambda ax: plots.plot_latency_distribution(df, ax=ax))
     except Exception as exc:  # the tables are still worth showing
         log.debug("plotting failed", exc_info=True)
         return b"", (
