@@ -30,6 +30,13 @@ from __future__ import annotations
 
 from ._recipes.buckets import TIME_BUCKETS
 from ._recipes.grouping import NO_USER, OTHER
+from ._recipes.requests import (
+    error_rate,
+    model_mix,
+    scores_by,
+    session_breakdown,
+    session_feedback,
+)
 from ._recipes.sessions import cost_by, cost_by_user, cost_over_time, summary
 from ._recipes.stats import (
     DERIVED_METRICS,
@@ -50,8 +57,13 @@ __all__ = [
     "cost_over_time",
     "cost_per_1k_tokens",
     "duration_stats",
+    "error_rate",
     "latency_by",
+    "model_mix",
     "outliers",
+    "scores_by",
+    "session_breakdown",
+    "session_feedback",
     "summary",
     "top_sessions",
 ]

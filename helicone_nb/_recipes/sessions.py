@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
@@ -141,19 +142,28 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(row, index=pd.RangeIndex(1))
 
 
-def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = None) -> pd.DataFrame:
+def cost_by(
+    df: pd.DataFrame, by: str | Sequence[str] | None = "session_name", *, top: int | None = None
+) -> pd.DataFrame:
     """Cost broken down by a group, with each group's share and the cumulative share.
+
+    Works on a sessions frame (``fetch_sessions``) and on a requests frame (``fetch_requests``,
+    ``fetch_session_requests``); a requests frame gives the true cost per model, provider,
+    status or session path, since sessions carry only totals.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        A sessions frame.
-    by : str, default "session_name"
-        ``"session_name"``, ``"session_id"``, ``"user"`` (from ``user_ids``; cost split
-        equally among a session's users, see ``cost_by_user``), a time bucket of ``created_at``
-        (``"hour"``, ``"day"``, ``"week"`` (starting Monday), ``"month"``, ``"quarter"``,
-        ``"year"``, in the frame's time zone, labelled by the period start), or any other
-        column of the frame.
+        A sessions frame or a requests frame.
+    by : str, list of str, or None, default "session_name"
+        ``"session_name"``, ``"session_id"``, ``"user"`` (sessions: from ``user_ids``, cost
+        split equally among a session's users, see ``cost_by_user``; requests: ``user_id``),
+        a time bucket of ``created_at`` (``"hour"``, ``"day"``, ``"week"`` (starting Monday),
+        ``"month"``, ``"quarter"``, ``"year"``, in the frame's time zone, labelled by the period
+        start), any other column of the frame (requests: ``"model"``, ``"provider"``,
+        ``"status"``, ``"session_path"`` ...; also ``"status_class"``), a custom property
+        (requests: a key of ``properties``), or a list of these such as ``["week", "model"]``.
+        None: one row for the whole frame.
     top : int, optional
         Keep the ``top`` most expensive groups and sum the rest into one ``"(other)"`` row
         (NaT for time buckets). Shares always add up to 1.
@@ -166,7 +176,10 @@ def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = Non
         total is 0), sorted by cost, most expensive first (ties by key); time buckets in time
         order (the ``top`` cut is still by cost). For ``by="user"``, ``sessions`` and
         ``requests`` count the sessions a user took part in (whole, not split),
-        while ``total_cost`` is the user's split share.
+        while ``total_cost`` is the user's split share. On a requests frame: ``<by>``,
+        ``requests`` and ``total_tokens`` (Int64), ``total_cost`` (USD),
+        ``cost_per_1k_tokens``, ``share`` and ``cumulative_share``. With a list, one column
+        per key; rows with a time bucket in time order, most expensive first within it.
 
     Examples
     --------
@@ -186,9 +199,34 @@ def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = Non
       session_name  sessions  requests  total_cost  share  cumulative_share
     0         plan         2         5         5.0    0.5               0.5
     1      (other)         2         6         5.0    0.5               1.0
+
+    A requests frame, by model and by a list of keys:
+
+    >>> t = pd.Timestamp("2025-07-01 09:00", tz="UTC")
+    >>> req = pd.DataFrame({
+    ...     "created_at": [t, t, t + pd.Timedelta(days=7), t + pd.Timedelta(days=7)],
+    ...     "model": ["gpt-4o", "gpt-4o-mini", "gpt-4o", "gpt-4o"],
+    ...     "cost": [0.30, 0.02, 0.50, 0.20],
+    ...     "total_tokens": [1000, 2000, 1500, 500],
+    ... })
+    >>> cost_by(req, "model")[["model", "requests", "total_cost", "cost_per_1k_tokens", "share"]]
+             model  requests  total_cost  cost_per_1k_tokens     share
+    0       gpt-4o         3        1.00            0.333333  0.980392
+    1  gpt-4o-mini         1        0.02            0.010000  0.019608
+    >>> cost_by(req, ["week", "model"])[["week", "model", "requests", "total_cost"]]
+                           week        model  requests  total_cost
+    0 2025-06-30 00:00:00+00:00       gpt-4o         1        0.30
+    1 2025-06-30 00:00:00+00:00  gpt-4o-mini         1        0.02
+    2 2025-07-07 00:00:00+00:00       gpt-4o         2        0.70
     """
+    from .keys import frame_kind
+    from .requests import cost_by_requests
 
     check_top(top, "cost_by")
+    if frame_kind(df, "cost_by") == "requests":
+        return cost_by_requests(df, by, top)
+    if by is None or not isinstance(by, str):
+        return _cost_by_keys(df, by, top)
     if by == "user":
         users = cost_by_user(df, top=top)
         return users[["user", "sessions", "requests", "total_cost", "share", "cumulative_share"]]
@@ -215,6 +253,30 @@ def cost_by(df: pd.DataFrame, by: str = "session_name", *, top: int | None = Non
         }
 
     return top_and_share(out, by, top, other, time_ordered=by in TIME_BUCKETS)
+
+
+def _cost_by_keys(df: pd.DataFrame, by: Sequence[str] | None, top: int | None) -> pd.DataFrame:
+    """``cost_by`` of a sessions frame over several keys (or none)."""
+    from .keys import groups, int64_array
+    from .requests import order_groups
+
+    check_frame(df, "cost_by", ["total_cost", "total_requests"])
+    if by is not None and "user" in by:
+        raise UsageError(
+            "cost_by(): 'user' cannot be combined with other keys on a sessions frame (a "
+            "session's cost is split among its users); use cost_by(df, 'user') or a requests "
+            "frame, whose rows each have one user_id"
+        )
+    g = groups(df, by, "cost_by")
+    requests = df["total_requests"].astype("Int64").to_numpy(dtype="float64", na_value=0.0)
+    out = g.frame(
+        {
+            "sessions": int64_array(g.count()),
+            "requests": int64_array(g.sum(requests)),
+            "total_cost": g.sum(float_values(df["total_cost"])),
+        }
+    )
+    return order_groups(out, g, top)
 
 
 def cost_by_user(

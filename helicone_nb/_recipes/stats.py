@@ -23,11 +23,16 @@ DERIVED_METRICS: dict[str, str] = {
 
 def latency_by(
     df: pd.DataFrame,
-    by: str | None = "session_name",
+    by: str | Sequence[str] | None = "session_name",
     *,
-    percentiles: Sequence[float] = (0.5, 0.9, 0.99),
+    percentiles: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """Latency statistics per group, from the per-session mean latencies.
+    """Latency statistics per group: per-request percentiles on a requests frame, per-session
+    means on a sessions frame.
+
+    On a REQUESTS frame (``fetch_requests``, ``fetch_session_requests``) the percentiles are
+    true per-request percentiles of ``latency_ms`` and of ``time_to_first_token_ms`` (TTFT,
+    streamed requests only).
 
     ``avg_latency`` is each session's MEAN request latency (ms); it says nothing about single
     slow requests inside a session. Two estimates are given per group: ``mean_latency_ms``
@@ -35,24 +40,29 @@ def latency_by(
     request in the group (the right number for "how slow is a call"); the
     ``session_p..._ms`` columns are percentiles over sessions, every session weighing the same
     (the right numbers for "how slow is a session's typical call"). For request-level
-    percentiles use the requests frame of ``Client.fetch_session_requests``.
+    percentiles pass a requests frame.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        A sessions frame (needs ``avg_latency`` and ``total_requests``).
-    by : str or None, default "session_name"
-        Grouping as in ``cost_by`` (for ``"user"`` a session counts, unsplit, for each of its
-        users); None for one overall row.
-    percentiles : sequence of float, default (0.5, 0.9, 0.99)
-        Fractions between 0 and 1; each gives a column such as ``session_p90_ms``.
+        A sessions frame (needs ``avg_latency`` and ``total_requests``) or a requests frame
+        (needs ``latency_ms``).
+    by : str, list of str, or None, default "session_name"
+        Grouping as in ``cost_by`` (sessions: for ``"user"`` a session counts, unsplit, for
+        each of its users; requests: ``"model"``, ``"provider"``, ``"session_path"``, a list
+        such as ``["model", "day"]``, ...); None for one overall row.
+    percentiles : sequence of float, optional
+        Fractions between 0 and 1; default (0.5, 0.9, 0.99) for sessions and
+        (0.5, 0.9, 0.95, 0.99) for requests.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``<by>`` (unless None), ``sessions``, ``requests`` (Int64),
-        ``mean_latency_ms``, one ``session_p<q>_ms`` per percentile and ``session_max_ms``;
-        sorted by the group key.
+        Sessions: columns ``<by>`` (unless None), ``sessions``, ``requests`` (Int64),
+        ``mean_latency_ms``, one ``session_p<q>_ms`` per percentile and ``session_max_ms``.
+        Requests: ``<by>``, ``requests``, ``mean_latency_ms``, ``latency_p<q>_ms`` per
+        percentile, ``latency_max_ms``, and, when the frame has TTFT, ``streamed`` (requests
+        with a TTFT) and ``ttft_p<q>_ms``. Sorted by the group key.
 
     Examples
     --------
@@ -70,10 +80,30 @@ def latency_by(
     1         plan         2             50.0            50.0
     >>> out.columns.tolist()
     ['session_name', 'sessions', 'requests', 'mean_latency_ms', 'session_p50_ms', 'session_max_ms']
+
+    On a requests frame, every request counts once:
+
+    >>> req = pd.DataFrame({"model": ["a"] * 4 + ["b"], "cost": 0.0,
+    ...                     "latency_ms": [100.0, 200.0, 300.0, 1000.0, 50.0]})
+    >>> out = latency_by(req, "model", percentiles=(0.5, 0.95))
+    >>> out[["model", "requests", "latency_p50_ms", "latency_p95_ms", "latency_max_ms"]]
+      model  requests  latency_p50_ms  latency_p95_ms  latency_max_ms
+    0     a         4           250.0           895.0          1000.0
+    1     b         1            50.0            50.0            50.0
     """
     import numpy as np
 
-    ps = check_percentiles(percentiles, "latency_by")
+    from .keys import frame_kind
+    from .requests import latency_by_requests
+
+    if frame_kind(df, "latency_by") == "requests":
+        return latency_by_requests(df, by, percentiles)
+    if by is not None and not isinstance(by, str):
+        raise UsageError(
+            "latency_by(): a list of keys needs a requests frame (per-session means cannot be "
+            "re-grouped exactly); pass one key, or a requests frame"
+        )
+    ps = check_percentiles((0.5, 0.9, 0.99) if percentiles is None else percentiles, "latency_by")
     check_frame(df, "latency_by", ["avg_latency", "total_requests"])
     long = keyed(df, by, "latency_by")
     lat = float_values(long["avg_latency"])
