@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from ._recipes.buckets import TIME_BUCKETS
 from ._recipes.grouping import NO_USER, OTHER
+from ._recipes.prices import cost_gaps, price_list, reprice, what_if
 from ._recipes.requests import (
     error_rate,
     model_mix,
@@ -54,6 +55,7 @@ __all__ = [
     "TIME_BUCKETS",
     "cost_by",
     "cost_by_user",
+    "cost_gaps",
     "cost_over_time",
     "cost_per_1k_tokens",
     "duration_stats",
@@ -61,11 +63,14 @@ __all__ = [
     "latency_by",
     "model_mix",
     "outliers",
+    "price_list",
+    "reprice",
     "scores_by",
     "session_breakdown",
     "session_feedback",
     "summary",
     "top_sessions",
+    "what_if",
 ]
 
 # The functions live in helicone_nb._recipes; doctest (and help()) find their examples here.
