@@ -547,6 +547,14 @@ def what_if(
 def price_list(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """The prices ``reprice`` uses for the models of a requests frame (USD per 1M tokens).
 
+    Parameters
+    ----------
+    requests : pandas.DataFrame
+        A requests frame (needs ``model``; ``provider`` and ``created_at`` are used when
+        present: prices are looked up for the provider, at the median request time).
+    prices : dict, optional
+        Your own prices (see ``reprice``).
+
     Returns
     -------
     pandas.DataFrame
