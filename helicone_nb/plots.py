@@ -14,6 +14,12 @@ only when a plot is drawn.
 
 from __future__ import annotations
 
+from ._plots.requests import (
+    plot_change,
+    plot_cost_by_model,
+    plot_error_rate,
+    plot_latency_ecdf,
+)
 from ._plots.sessions import (
     plot_cost_by,
     plot_cost_over_time,
@@ -27,10 +33,14 @@ from ._present.text import money
 
 __all__ = [
     "OKABE_ITO",
+    "plot_change",
     "plot_cost_by",
+    "plot_cost_by_model",
     "plot_cost_over_time",
     "plot_cost_pareto",
+    "plot_error_rate",
     "plot_latency_distribution",
+    "plot_latency_ecdf",
     "plot_latency_vs_tokens",
     "plot_session_duration",
 ]

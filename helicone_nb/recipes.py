@@ -29,6 +29,7 @@ Conventions shared by all recipes:
 from __future__ import annotations
 
 from ._recipes.buckets import TIME_BUCKETS
+from ._recipes.compare import CHANGE_METRICS, compare_periods
 from ._recipes.grouping import NO_USER, OTHER
 from ._recipes.prices import cost_gaps, price_list, reprice, what_if
 from ._recipes.requests import (
@@ -49,10 +50,12 @@ from ._recipes.stats import (
 )
 
 __all__ = [
+    "CHANGE_METRICS",
     "DERIVED_METRICS",
     "NO_USER",
     "OTHER",
     "TIME_BUCKETS",
+    "compare_periods",
     "cost_by",
     "cost_by_user",
     "cost_gaps",

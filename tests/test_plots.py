@@ -214,3 +214,78 @@ def test_time_bucket_bars_label_the_rest_as_other(df: pd.DataFrame) -> None:
     ax = plots.plot_cost_by(df, "day", top=1)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["2025-01-07", "(other)"]
     assert ax.patches[1].get_facecolor()[:3] == pytest.approx((0.4, 0.4, 0.4))  # grey
+
+
+# -- requests frame plots (issue 13) -----------------------------------------------------------
+
+
+def _requests() -> pd.DataFrame:
+    from tests.test_recipes_requests import ROWS_REQ
+
+    return requests_frame(ROWS_REQ, tz="Europe/Berlin")
+
+
+REQUEST_PLOTS: dict[str, Callable[..., Any]] = {
+    "cost_by_model": plots.plot_cost_by_model,
+    "latency_ecdf": plots.plot_latency_ecdf,
+    "error_rate": plots.plot_error_rate,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REQUEST_PLOTS))
+def test_request_plots_draw_on_the_given_axes(name: str) -> None:
+    fig, ax = plt.subplots()
+    assert REQUEST_PLOTS[name](_requests(), ax=ax) is ax
+    fig.canvas.draw()
+    assert "(Europe/Berlin)" in ax.get_title()
+
+
+@pytest.mark.parametrize("name", sorted(REQUEST_PLOTS))
+def test_request_plots_refuse_a_sessions_frame(df: pd.DataFrame, name: str) -> None:
+    with pytest.raises(UsageError, match="requests frame"):
+        REQUEST_PLOTS[name](df)
+
+
+def test_cost_by_model_bars_and_ecdf_lines() -> None:
+    req = _requests()
+    ax = plots.plot_cost_by_model(req)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "gpt-4o" and ax.get_xlabel() == "Cost (USD)"
+    assert ax.texts[0].get_text().startswith("$0.0105  (")
+    ecdf = plots.plot_latency_ecdf(req, top=2)
+    assert len(ecdf.lines) == 2  # the two models with the most requests
+    assert ecdf.get_xscale() == "log"
+    assert [t.get_text().split(" (")[0] for t in ecdf.get_legend().get_texts()] == [
+        "gpt-4o", "gpt-4o-mini"]
+    with pytest.raises(UsageError, match="at most 8"):
+        plots.plot_latency_ecdf(req, top=9)
+
+
+def test_error_rate_plot_per_day_and_group() -> None:
+    req = _requests()
+    ax = plots.plot_error_rate(req, "day", by="model")
+    assert len(ax.lines) == 3 and ax.get_legend() is not None
+    assert "3 of 6 requests failed" in ax.get_title()
+    assert ax.get_xlabel() == "Period start (Europe/Berlin)"
+    with pytest.raises(UsageError, match="freq"):
+        plots.plot_error_rate(req, "fortnight")
+
+
+def test_plot_change_diverging_bars() -> None:
+    from helicone_nb.recipes import compare_periods
+
+    table = compare_periods(_requests(), before=("2025-07-07", "2025-07-14"),
+                            after=("2025-07-14", "2025-07-21"), by="model")
+    ax = plots.plot_change(table)
+    texts = [t.get_text() for t in ax.texts]
+    assert any("(new)" in t for t in texts)
+    assert "2025-07-07 00:00 to 2025-07-14 00:00 vs" in ax.get_title()
+    assert "(Europe/Berlin)" in ax.get_title()
+    colours = {p.get_facecolor()[:3] for p in ax.patches}
+    assert len(colours) == 2  # increases and decreases differ
+    rate = plots.plot_change(table, "error_rate")
+    assert rate.get_xlabel() == "error rate: after - before"
+    with pytest.raises(UsageError, match="metric must be one of"):
+        plots.plot_change(table, "vibes")
+    with pytest.raises(UsageError, match="compare_periods"):
+        plots.plot_change(pd.DataFrame({"x": [1]}))

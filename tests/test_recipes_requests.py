@@ -418,3 +418,53 @@ def test_price_list_names_the_prices_used(req: pd.DataFrame) -> None:
     assert out.loc["gpt-4o", ["input", "output", "cache_read"]].tolist() == [2.5, 10.0, 1.25]
     assert out.loc["claude-3-5-haiku-20241022", "priced_as"].startswith("claude-3-5-haiku")
     assert out["price_source"].eq("genai-prices").all()
+
+
+# -- what changed ----------------------------------------------------------------------------
+
+
+def test_compare_periods_on_requests(req: pd.DataFrame) -> None:
+    week1 = ("2025-07-07", "2025-07-14")
+    week2 = ("2025-07-14", "2025-07-21")
+    out = recipes.compare_periods(req, before=week1, after=week2, by="model")
+    assert out["model"].tolist()[0] == "gpt-4o"  # the largest dollar change first
+    rows = out.set_index("model")
+    assert rows.loc["claude-3-5-haiku-20241022", "status"] == "new"
+    assert rows.loc["gpt-4o", "cost_before"] == pytest.approx(0.007)
+    assert rows.loc["gpt-4o", "cost_after"] == pytest.approx(0.0035)
+    assert rows.loc["gpt-4o", "cost_change_pct"] == pytest.approx(-0.5)
+    assert rows.loc["gpt-4o", "error_rate_before"] == pytest.approx(0.5)
+    assert rows.loc["gpt-4o", "sessions_before"] == 1
+    for metric in recipes.CHANGE_METRICS:
+        assert {f"{metric}_before", f"{metric}_after", f"{metric}_change",
+                f"{metric}_change_pct"} <= set(out.columns)
+    whole = recipes.compare_periods(req, before=week1, after=week2)
+    assert whole["cost_change"].iloc[0] == pytest.approx(out["cost_change"].sum())
+    gone = recipes.compare_periods(req, before=week1, after=week2, by="tier")
+    assert "gone" in gone["status"].tolist()
+    relative = recipes.compare_periods(req, before=("14d", "7d"), after=("7d", "now"))
+    assert int(relative["requests_after"].iloc[0]) == 3  # days 7-8, the frame's last week
+
+
+def test_compare_periods_on_sessions() -> None:
+    df = sessions_frame(ROWS, tz="UTC")
+    out = recipes.compare_periods(df, before=("2025-01-06", "2025-01-13"),
+                                  after=("2025-01-13", "2025-01-20"), by="session_name")
+    assert out["cost_change"].sum() == pytest.approx(0.5 - 4.5)
+    assert out["error_rate_before"].isna().all()  # sessions carry no status
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "message"),
+    [
+        (("2025-07-07", "2025-07-15"), ("2025-07-14", "2025-07-21"), "overlap"),
+        (("2025-06-01", "2025-06-08"), ("2025-07-14", "2025-07-21"), "before period .* holds no"),
+        (("2025-07-14", "2025-07-07"), ("2025-07-14", "2025-07-21"), "before: end .* after start"),
+        ("2025-07-07", ("2025-07-14", "2025-07-21"), r"\(start, end\) pair"),
+    ],
+)
+def test_compare_periods_bad_periods(
+    req: pd.DataFrame, before: Any, after: Any, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        recipes.compare_periods(req, before=before, after=after)
