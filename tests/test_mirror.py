@@ -291,3 +291,12 @@ def test_mirror_fetch_requests_fast_path_equals_the_paged_one(mirror_path: Path)
         pd.testing.assert_frame_equal(fast, paged)
     filtered = client.fetch_requests("2025-06-01", "2025-09-01", filter=hnb.request.status != 200)
     assert (filtered.status != 200).all() and len(filtered) > 0
+
+
+def test_connect_mirror(mirror_path: Path) -> None:
+    client = hnb.connect(mirror=mirror_path)
+    assert client.count_sessions("2025-06-01", "2025-09-01").count > 0
+    with pytest.raises(TypeError, match="not both"):
+        hnb.connect(demo=True, mirror=mirror_path)
+    served = Mirror(mirror_path).backend(api_key="local", quirks=True)
+    assert served.request_count == DEMO_REQUESTS and served.quirks

@@ -17,6 +17,7 @@ def connect(
     demo_requests: int | None = None,
     demo_seed: int = 0,
     quiet: bool = False,
+    mirror: str | os.PathLike[str] | None = None,
     **client_kwargs: Any,
 ) -> Client:
     """A ready :class:`Client`: your Helicone org when a key is configured, else demo data.
@@ -33,6 +34,9 @@ def connect(
         Size and seed of the generated demo data.
     quiet
         Do not print the one-line notice when falling back to demo data.
+    mirror
+        A local mirror directory (``helicone-nb sync --db PATH``): a client answered in
+        process from it (see :meth:`helicone_nb.Mirror.client`); no key needed.
     **client_kwargs
         Passed to :class:`Client` (``region``, ``base_url``, ``cache``, ``concurrency``, ...).
 
@@ -43,6 +47,12 @@ def connect(
     >>> client.demo_period[0].isoformat()
     '2025-06-02T00:00:00+00:00'
     """
+    if mirror is not None:
+        if demo:
+            raise TypeError("give either demo=True or mirror=PATH, not both")
+        from ..mirror import Mirror
+
+        return Mirror(mirror).client(**client_kwargs)
     key = api_key if api_key is not None else os.environ.get("HELICONE_API_KEY", "")
     if demo is None:
         demo = not key.strip()

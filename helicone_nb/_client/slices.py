@@ -30,7 +30,7 @@ from typing import Any, Literal
 Range = tuple[_dt.datetime, _dt.datetime]
 SECOND = _dt.timedelta(seconds=1)
 #: Slices are sized for this share of a full page, so density changes rarely force a split.
-TARGET_SHARE = 0.75
+TARGET_SHARE = 0.85
 #: Contiguous slices proved by one call.
 GROUP = 8
 MAX_SLICE = _dt.timedelta(days=31)
@@ -244,9 +244,10 @@ class SlicePlanner:
         elif self.density <= 0:
             seconds = min(self._last_seconds * 4, MAX_SLICE.total_seconds())
         else:
-            seconds = min(self.target / self.density, self._last_seconds * 4)
-            seconds = min(seconds, MAX_SLICE.total_seconds())
+            seconds = min(self.target / self.density, MAX_SLICE.total_seconds())
         stop = min(end, start + _dt.timedelta(seconds=max(1, math.floor(seconds))))
+        if (end - stop).total_seconds() < 0.3 * seconds:  # no sliver left behind
+            stop = end
         if stop >= end:
             self._frontier.pop(0)
         else:
@@ -425,10 +426,14 @@ class SlicePlanner:
         head.add([r for r in s.rows.values() if (created_at(r) or cut) < cut])
         density = max(len(head.rows), 1) / max((cut - s.start).total_seconds(), 1.0)
         self.density = density
-        piece = max(1, math.floor(self.target / density))
+        rest = (s.end - cut).total_seconds()
+        pieces = max(1, math.ceil(rest * density / self.target))
+        piece = max(1, math.floor(rest / pieces))
         t = cut
         while t < s.end:
             stop = min(s.end, t + _dt.timedelta(seconds=piece))
+            if (s.end - stop).total_seconds() < piece / 2:
+                stop = s.end
             self._new_slice(t, stop)
             t = stop
         return []

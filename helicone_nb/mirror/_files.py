@@ -247,13 +247,7 @@ def commit(
     touched = sorted(new_days | moved_days)
     old_touched = [f for day in touched for f in manifest.partitions.get(day, [])]
     old_sql = files_sql(root, old_touched, columns)
-    counts_row = con.execute(
-        f"SELECT count(DISTINCT n.request_id) FILTER (WHERE o.request_id IS NULL), "
-        f"count(DISTINCT n.request_id) FILTER (WHERE o.request_id IS NOT NULL) "
-        f"FROM _new n LEFT JOIN {files_sql(root, old_touched, {'request_id': 'VARCHAR'})} o "
-        "USING (request_id)"
-    ).fetchone()
-    added, seen = (int(x) for x in counts_row) if counts_row else (0, 0)
+    added, updated = _changes(con, old_sql, columns, version)
     merged = f"""
         SELECT {col_list}, strftime(request_created_at, '%Y-%m-%d') AS day FROM (
             SELECT {col_list}, 0 AS _seq FROM {old_sql}
@@ -299,7 +293,38 @@ def commit(
     total_new = con.execute("SELECT count(DISTINCT request_id) FROM _new").fetchone()
     con.execute("DROP TABLE _new")
     n_new = int(total_new[0]) if total_new else 0
-    return nxt, superseded, {"added": added, "updated": seen, "received": n_new}
+    return nxt, superseded, {"added": added, "updated": updated, "received": n_new}
+
+
+def _changes(
+    con: duckdb.DuckDBPyConnection, old_sql: str, columns: dict[str, str], version: str
+) -> tuple[int, int]:
+    """(requests added, requests whose stored row changes) when ``_new`` is merged."""
+    cols = ", ".join(quote(c) for c in columns)
+
+    def packed(alias: str) -> str:
+        return (
+            "struct_pack(" + ", ".join(f"{quote(c)} := {alias}.{quote(c)}" for c in columns) + ")"
+        )
+
+    newer = (
+        f"coalesce(n.{quote(VERSION_COLUMN)} >= o.{quote(VERSION_COLUMN)}, true)"
+        if VERSION_COLUMN in columns
+        else "true"
+    )
+    row = con.execute(
+        f"""
+        WITH n AS (
+            SELECT {cols} FROM _new
+            QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY {version} _seq DESC) = 1
+        ), o AS (SELECT {cols} FROM {old_sql})
+        SELECT count(*) FILTER (WHERE o.request_id IS NULL),
+               count(*) FILTER (WHERE o.request_id IS NOT NULL AND {newer}
+                                AND {packed("n")} IS DISTINCT FROM {packed("o")})
+        FROM n LEFT JOIN o USING (request_id)
+        """
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _file_columns(

@@ -216,17 +216,23 @@ class Mirror:
 
         return self._read(run)
 
-    def backend(self) -> Backend:
-        """The embedded backend holding the mirror's rows in memory (loaded once per generation)."""
+    def backend(self, **options: Any) -> Backend:
+        """The embedded backend holding the mirror's rows in memory.
+
+        Without ``options`` it is loaded once per generation and shared by :meth:`client`;
+        ``options`` (``api_key``, ``quirks``, ``delay_s``, ``faults``: see
+        :class:`~helicone_nb.backend.Backend`) give a new one, e.g. for ``helicone-nb serve``.
+        """
         from ..backend import Backend
         from ._files import files_sql, quote, select_list, store_columns
 
         def load(manifest: Manifest) -> Backend:
-            if self._loaded is not None and self._loaded[0] == manifest.generation:
-                return self._loaded[1]
+            loaded = self._loaded
+            if not options and loaded is not None and loaded[0] == manifest.generation:
+                return loaded[1]
             columns = manifest.columns
             wanted = list(store_columns())
-            backend = Backend(result_cache=True)
+            backend = Backend(**options)
             store = backend.store
             try:
                 with store.write_lock:
@@ -239,9 +245,10 @@ class Mirror:
             except BaseException:
                 backend.close()
                 raise
-            if self._loaded is not None:
-                self._loaded[1].close()
-            self._loaded = (manifest.generation, backend)
+            if not options:
+                if self._loaded is not None:
+                    self._loaded[1].close()
+                self._loaded = (manifest.generation, backend)
             return backend
 
         return self._read(load)

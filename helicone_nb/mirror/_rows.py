@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._frames import SESSION_PROPERTY_KEYS
-from ._files import BODY_COLUMNS, copy_to, literal, quote, store_columns
+from ._files import BODY_COLUMNS, VERSION_COLUMN, copy_to, literal, quote, store_columns
 
 if TYPE_CHECKING:
     import duckdb
@@ -157,7 +157,9 @@ def rows_sql(rows: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
         else:
             data[name] = _texts(values)
             expr = f"CAST({quote(name)} AS {ctype})"
-        if default is not None:
+        if name == VERSION_COLUMN:  # a row sent without one: as old as the request itself
+            expr = f"coalesce({expr}, CAST(request_created_at AS {ctype}))"
+        elif default is not None:
             expr = f"coalesce({expr}, {fallback})"
         select.append(f"{expr} AS {quote(name)}")
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))

@@ -1,0 +1,260 @@
+"""Mirror benchmark (issue 12).
+
+Against ``helicone-nb serve --demo`` with 1,000,000 requests and 100 ms injected per call
+(smoke: 20,000 requests, 5 ms):
+
+- first ``helicone-nb sync`` (default concurrency, a subprocess: wall time, calls, requests/s,
+  peak RSS) vs the ``@helicone/export`` approach on the same server (REQUEST_API.md section 6:
+  one window, newest first, serial offset pages of 1000 until an empty page, every row
+  written as a JSONL line);
+- a re-sync with nothing new: calls and seconds;
+- on the synced mirror: a random session query (window and filter), p50 over 20, and
+  ``fetch_requests`` of every row to a DataFrame; the same two for 10,000,000 requests
+  (generated from the synced mirror, ten copies with new ids; full size only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from ..servers import ROOT, served
+from .harness import Figure, median_time
+
+DEMO_START = dt.datetime(2025, 6, 2, tzinfo=dt.UTC)
+DEMO_END = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+NAME = "mirror"
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _export(url: str, out: Path) -> tuple[float, int, int]:
+    """The ``@helicone/export`` loop: (seconds, calls, rows written)."""
+    body = {
+        "filter": {
+            "left": {"request_response_rmt": {"request_created_at": {"gte": _iso(DEMO_START)}}},
+            "operator": "and",
+            "right": {"request_response_rmt": {"request_created_at": {"lte": _iso(DEMO_END)}}},
+        },
+        "sort": {"created_at": "desc"},
+        "limit": 1000,
+        "isCached": False,
+    }
+    calls = rows = offset = 0
+    t0 = time.perf_counter()
+    with (
+        httpx.Client(headers={"Authorization": "Bearer bench"}, timeout=600) as http,
+        out.open("w") as fh,
+    ):
+        while True:
+            resp = http.post(f"{url}/v1/request/query-clickhouse", json={**body, "offset": offset})
+            calls += 1
+            resp.raise_for_status()
+            data = resp.json()["data"]
+            if not data:
+                break
+            for row in data:
+                fh.write(json.dumps(row) + "\n")
+            rows += len(data)
+            offset += 1000
+    return time.perf_counter() - t0, calls, rows
+
+
+def _sync_cli(url: str, path: Path) -> tuple[float, int, float, str]:
+    """``helicone-nb sync`` in a subprocess: (seconds, calls, peak RSS in MiB, its report)."""
+    env = {**os.environ, "HELICONE_API_KEY": "bench", "PYTHONPATH": str(ROOT)}
+    args = [
+        sys.executable,
+        "-m",
+        "helicone_nb.cli",
+        "sync",
+        "--db",
+        str(path),
+        "--base-url",
+        url,
+        "--start",
+        DEMO_START.isoformat(),
+        "--end",
+        DEMO_END.isoformat(),
+        "--quiet",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out_bytes, err_bytes = b"", b""
+    # read the pipes while waiting for this child alone (wait4 gives its own peak RSS)
+    import threading
+
+    def drain() -> None:
+        nonlocal out_bytes, err_bytes
+        assert proc.stdout is not None and proc.stderr is not None
+        out_bytes = proc.stdout.read()
+        err_bytes = proc.stderr.read()
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
+    seconds = time.perf_counter() - t0
+    out = out_bytes.decode()
+    if proc.returncode != 0:
+        raise AssertionError(f"sync failed: {err_bytes.decode()[-2000:]}")
+    calls = int(re.search(r"in ([\d,]+) calls", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    return seconds, calls, usage.ru_maxrss / 1024, out.strip()
+
+
+def _queries(client: object, rng: random.Random) -> list[tuple[object, ...]]:
+    import helicone_nb as hnb
+
+    out = []
+    for _ in range(20):
+        start = DEMO_START + dt.timedelta(minutes=rng.randrange(0, 80 * 24 * 60))
+        end = start + dt.timedelta(hours=rng.choice([6, 24, 24 * 7, 24 * 30]))
+        flt = rng.choice(
+            [
+                None,
+                hnb.request.model == "gpt-4o-mini",
+                hnb.session.total_cost > 0.01,
+                hnb.prop("environment") == "production",
+            ]
+        )
+        out.append((start, end, flt))
+    return out
+
+
+def _on_mirror(path: Path, label: str, figures: list[Figure], rows: int) -> None:
+    from helicone_nb import Mirror
+
+    mirror = Mirror(path)
+    t0 = time.perf_counter()
+    client = mirror.client()
+    figures.append(
+        Figure(NAME, f"{label}: load mirror into the engine", time.perf_counter() - t0, "s")
+    )
+    queries = iter(_queries(client, random.Random(7)))
+
+    def one() -> None:
+        start, end, flt = next(queries)
+        client.fetch_sessions(start, end, filter=flt)
+
+    p50 = median_time(one, 20)
+    figures.append(
+        Figure(
+            NAME,
+            f"{label}: random session query p50 of 20",
+            p50 * 1000,
+            "ms",
+            "< 100 ms",
+            p50 < 0.1,
+        )
+    )
+    t0 = time.perf_counter()
+    df = client.fetch_requests(DEMO_START, DEMO_END)
+    took = time.perf_counter() - t0
+    assert len(df) == rows, (len(df), rows)
+    figures.append(
+        Figure(NAME, f"{label}: fetch_requests of all {rows:,} rows", took, "s", "< 2 s", took < 2)
+    )
+    del df
+    mirror.close()
+
+
+def _generate_10x(source: Path, target: Path) -> int:
+    """Ten copies of ``source`` with new request and session ids, as a mirror at ``target``."""
+    from helicone_nb.mirror import _files
+    from helicone_nb.mirror._manifest import read_manifest
+
+    manifest = read_manifest(source)
+    assert manifest is not None
+    staged = []
+    con = _files.connect()
+    (target / "staging").mkdir(parents=True)
+    files = _files.files_sql(source, manifest.files, manifest.columns)
+    for k in range(10):
+        rel = f"staging/gen-{k}.parquet"
+        suffix = f"-{k}"
+        con.execute(
+            f"""COPY (SELECT * REPLACE (
+                    request_id || '{suffix}' AS request_id,
+                    session_id || '{suffix}' AS session_id,
+                    map_from_entries(list_transform(map_entries(properties), lambda e:
+                        CASE WHEN e.key = 'Helicone-Session-Id'
+                             THEN {{'key': e.key, 'value': e.value || '{suffix}'}} ELSE e END))
+                        AS properties)
+                FROM {files}) TO '{target / rel}' (FORMAT parquet)"""
+        )
+        staged.append(rel)
+    con.close()
+    nxt, superseded, _ = _files.commit_staged(target, _files.new_manifest(), staged)
+    _files.publish(target, nxt, [*superseded, *staged])
+    return nxt.rows
+
+
+def run(size: str) -> list[Figure]:
+    full = size == "full"
+    requests = 1_000_000 if full else 20_000
+    delay = "100" if full else "5"
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        with served(
+            "--demo",
+            "--demo-requests",
+            str(requests),
+            "--delay-ms",
+            delay,
+            "--log-level",
+            "warning",
+        ) as url:
+            export_s, export_calls, export_rows = _export(url, base / "export.jsonl")
+            sync_s, sync_calls, rss, _ = _sync_cli(url, base / "mirror")
+            from helicone_nb import Client, Mirror
+
+            client = Client("bench", base_url=url, cache=False)
+            t0 = time.perf_counter()
+            again = Mirror(base / "mirror").sync(client, end=DEMO_END)
+            resync_s = time.perf_counter() - t0
+            client.close()
+        label = f"{requests:,} requests, {delay} ms/call"
+        figures += [
+            Figure(NAME, f"{label}: @helicone/export loop", export_s, "s"),
+            Figure(
+                NAME,
+                f"{label}: @helicone/export calls ({export_rows:,} rows)",
+                export_calls,
+                "calls",
+            ),
+            Figure(NAME, f"{label}: first sync (subprocess, concurrency 8)", sync_s, "s"),
+            Figure(NAME, f"{label}: first sync calls", sync_calls, "calls"),
+            Figure(NAME, f"{label}: first sync rate", requests / sync_s, "requests/s"),
+            Figure(
+                NAME,
+                f"{label}: sync speed-up vs export",
+                export_s / sync_s,
+                "x",
+                ">= 4x",
+                export_s / sync_s >= 4 if full else None,
+            ),
+            Figure(NAME, f"{label}: sync peak RSS", rss, "MiB", "< 1024 MiB", rss < 1024),
+            Figure(NAME, f"{label}: re-sync, nothing new", resync_s, "s", "< 2 s", resync_s < 2),
+            Figure(
+                NAME, f"{label}: re-sync calls", again.calls, "calls", "a few", again.calls <= 5
+            ),
+        ]
+        _on_mirror(base / "mirror", f"{requests:,} synced", figures, requests)
+        if full:
+            big = _generate_10x(base / "mirror", base / "mirror10")
+            _on_mirror(base / "mirror10", f"{big:,} generated", figures, big)
+    return figures
