@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,71 @@ def test_the_first_call_failing_raises_the_documented_error() -> None:
 
     with pytest.raises(hnb.AuthenticationError):
         _client(httpx.MockTransport(handler)).fetch_requests("2025-06-01", "2025-06-02")
+
+
+# -- rate limits ------------------------------------------------------------------------------
+
+
+def test_the_meter_paces_on_ratelimit_headers() -> None:
+    from helicone_nb._client.requests import RateMeter
+
+    def headers(remaining: int, reset: float) -> httpx.Headers:
+        return httpx.Headers(
+            {
+                "ratelimit-limit": "1000",
+                "ratelimit-remaining": str(remaining),
+                "ratelimit-reset": str(reset),
+            }
+        )
+
+    meter = RateMeter(reserve=5)
+    meter.observe(headers(900, 10))
+    assert meter.delay() == 0  # plenty left: no waiting
+    meter.observe(headers(4, 0.3))
+    assert 0.2 < meter.delay() <= 0.3  # within the reserve: wait for the window to reset
+    meter = RateMeter(reserve=5)
+    meter.observe(headers(105, 10))
+    first, second = meter.delay(), meter.delay()
+    assert first == 0 and 0.05 < second < 0.2  # under 20% left: spread over the window
+    assert meter.calls == 2 and meter.waited > 0
+
+
+class RateLimited(httpx.BaseTransport):
+    """Helicone's limiter: ``limit`` calls per ``window`` seconds, 429 beyond, RateLimit-*."""
+
+    def __init__(self, inner: httpx.BaseTransport, limit: int, window: float) -> None:
+        self.inner, self.limit, self.window = inner, limit, window
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+        self.used = 0
+        self.rejected = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            now = time.monotonic()
+            if now - self.start >= self.window:
+                self.start, self.used = now, 0
+            self.used += 1
+            remaining = self.limit - self.used
+            reset = self.window - (now - self.start)
+        headers = {
+            "ratelimit-limit": str(self.limit),
+            "ratelimit-remaining": str(max(remaining, 0)),
+            "ratelimit-reset": f"{reset:.3f}",
+        }
+        if remaining < 0:
+            with self.lock:
+                self.rejected += 1
+            return httpx.Response(429, json={"error": "Too many requests"}, headers=headers)
+        answer = self.inner.handle_request(request)
+        answer.read()
+        return httpx.Response(
+            answer.status_code, content=answer.content, headers={**dict(answer.headers), **headers}
+        )
+
+
+def test_a_pull_paces_itself_instead_of_running_into_429s(server: Backend) -> None:
+    limited = RateLimited(InProcessTransport(server), limit=15, window=0.5)
+    df = _client(limited, page_size=200, concurrency=4).fetch_requests("2025-06-01", "2025-07-15")
+    assert len(df) == len(_expected_ids(server, "2025-06-01", "2025-07-15"))
+    assert limited.rejected == 0

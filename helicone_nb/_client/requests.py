@@ -44,8 +44,10 @@ RESERVE = 5
 class RateMeter:
     """Counts calls and paces them on Helicone's ``RateLimit-*`` headers (thread-safe)."""
 
-    def __init__(self, max_calls: int | None = None) -> None:
+    def __init__(self, max_calls: int | None = None, reserve: int = RESERVE) -> None:
         self.max_calls = max_calls
+        #: calls kept back: at least the calls in flight, whose answers are not counted yet
+        self.reserve = reserve
         self.calls = 0
         self.waited = 0.0
         self._lock = threading.Lock()
@@ -74,10 +76,10 @@ class RateMeter:
             if remaining is None or now >= self._reset_at:
                 return 0.0
             window = self._reset_at - now
-            if remaining <= RESERVE:
+            if remaining <= self.reserve:
                 wait_s = window
             elif self._limit and remaining < self._limit * PACE_BELOW:
-                spacing = window / max(remaining - RESERVE, 1)
+                spacing = window / max(remaining - self.reserve, 1)
                 start = max(now, self._next_at)
                 self._next_at = start + spacing
                 wait_s = start - now
@@ -173,16 +175,20 @@ def run_slices(
     progress: bool | None = None,
     label: str = "requests",
     meter: RateMeter | None = None,
+    on_estimate: Callable[[int], None] | None = None,
 ) -> SliceRun:
     """Fetch every request of ``ranges`` with ``client`` (threads); never raises an API error.
 
     ``on_complete`` gets each proven slice (from this thread, in completion order). A call
     that fails after its retries stops new work; slices under way finish. The result says
-    what is left (``remaining``) and why (``error``, ``budget_reached``).
+    what is left (``remaining``) and why (``error``, ``budget_reached``). ``on_estimate`` gets
+    the number of calls the run is expected to make, once, as soon as the first page showed
+    how dense the data is.
     """
     planner = SlicePlanner(ranges, page_size=page_size or client.page_size, density=density)
     meter = meter or RateMeter(max_calls)
     workers = concurrency or client.concurrency
+    meter.reserve = max(meter.reserve, workers + 1)
     run = SliceRun()
     started = time.monotonic()
     bar = _Bar(ranges, progress if progress is not None else client.progress, label)
@@ -227,6 +233,11 @@ def run_slices(
                         on_complete(completed)
                         run.slices += 1
                         bar.update(completed, planner, meter)
+                    if on_estimate is not None:
+                        estimate = planner.estimate_total()
+                        if estimate is not None:
+                            on_estimate(estimate)
+                            on_estimate = None
                 if stop.is_set() and not pending:
                     break
     finally:
@@ -250,8 +261,8 @@ async def arun_slices(
 ) -> SliceRun:
     """:func:`run_slices` for ``AsyncClient`` (tasks instead of threads)."""
     planner = SlicePlanner(ranges, page_size=page_size or client.page_size)
-    meter = RateMeter()
     workers = concurrency or client.concurrency
+    meter = RateMeter(reserve=max(RESERVE, workers + 1))
     run = SliceRun()
     started = time.monotonic()
 

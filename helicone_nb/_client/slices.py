@@ -229,6 +229,13 @@ class SlicePlanner:
         slices = max(len(self._frontier), math.ceil(seconds * d / self.target))
         return math.ceil(slices * (1 + 1 / GROUP))
 
+    def estimate_total(self) -> int | None:
+        """Calls the whole run is expected to make (None until the density is known)."""
+        rest = self.expected_calls()
+        if rest is None:
+            return None
+        return self.calls_made + rest + math.ceil(len(self._slices) * (1 + 1 / GROUP))
+
     def _new_slice(self, start: _dt.datetime, end: _dt.datetime, state: Any = "new") -> Slice:
         s = Slice(self._next_id, start, end, state)
         self._next_id += 1
@@ -426,9 +433,9 @@ class SlicePlanner:
         head.add([r for r in s.rows.values() if (created_at(r) or cut) < cut])
         density = max(len(head.rows), 1) / max((cut - s.start).total_seconds(), 1.0)
         self.density = density
-        rest = (s.end - cut).total_seconds()
-        pieces = max(1, math.ceil(rest * density / self.target))
-        piece = max(1, math.floor(rest / pieces))
+        seconds = (s.end - cut).total_seconds()
+        pieces = max(1, math.ceil(seconds * density / self.target))
+        piece = max(1, math.floor(seconds / pieces))
         t = cut
         while t < s.end:
             stop = min(s.end, t + _dt.timedelta(seconds=piece))

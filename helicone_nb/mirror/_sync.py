@@ -302,13 +302,16 @@ def sync(
             density = _density(manifest)
             stager = _Stager(root, manifest, target)
             todo = subtract_ranges(target, stager.done)
-            report.expected_calls = _expected(todo, density, client.page_size)
-            if say is not None and (report.expected_calls or 0) >= ANNOUNCE_CALLS:
-                budget = f" (capped at {max_calls:,} by --max-calls)" if max_calls else ""
-                say(
-                    f"syncing {len(todo)} range(s): about {report.expected_calls:,} calls "
-                    f"expected{budget}"
-                )
+            budget = f" (capped at {max_calls:,} by --max-calls)" if max_calls else ""
+
+            def estimate(calls: int) -> None:
+                report.expected_calls = calls
+                if say is not None and calls >= ANNOUNCE_CALLS:
+                    say(
+                        f"syncing {len(todo)} range(s): about {calls:,} calls expected"
+                        f"{budget}; Helicone's free tier allows 1,000 calls per 5 minutes"
+                    )
+
             meter = RateMeter(max_calls)
             try:
                 run = run_slices(
@@ -321,6 +324,7 @@ def sync(
                     progress=progress,
                     label="sync",
                     meter=meter,
+                    on_estimate=estimate,
                 )
                 stager.flush()
             finally:
@@ -383,9 +387,3 @@ def _density(manifest: Manifest) -> float | None:
     if seconds <= 0 or rows == 0:
         return None
     return rows / seconds
-
-
-def _expected(todo: list[Range], density: float | None, page_size: int) -> int | None:
-    from .._client.slices import SlicePlanner
-
-    return SlicePlanner(todo, page_size=page_size, density=density).expected_calls()
