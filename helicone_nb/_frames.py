@@ -35,19 +35,11 @@ SESSION_SCHEMA: dict[str, tuple[str, str]] = {
     "user_ids": ("object", "list of distinct user ids, '' (no user) removed"),
 }
 
-SESSION_WIRE_FIELDS = (
-    "session_id",
-    "session_name",
-    "created_at",
-    "latest_request_created_at",
-    "total_cost",
-    "total_requests",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "avg_latency",
-    "user_ids",
-)
+#: Session columns computed by the client, not sent by Helicone.
+SESSION_DERIVED = ("duration_s",)
+#: The 11 keys of Helicone's SessionResult (spec section 3), derived from the map above; the
+#: pydantic row (``helicone_nb._wire.models.SessionResult``) is derived from it too.
+SESSION_WIRE_FIELDS = tuple(c for c in SESSION_SCHEMA if c not in SESSION_DERIVED)
 
 #: Requests DataFrame (drill-down into sessions): column -> (dtype, description).
 REQUEST_SCHEMA: dict[str, tuple[str, str]] = {
@@ -66,7 +58,23 @@ REQUEST_SCHEMA: dict[str, tuple[str, str]] = {
     "completion_tokens": ("Int64", "completion tokens"),
     "total_tokens": ("Int64", "prompt + completion tokens"),
     "cost": ("float64", "USD"),
-    "properties": ("object", "dict of the other custom properties"),
+    "properties": ("object", "dict of the other custom properties (identical dicts are shared)"),
+    "updated_at": (
+        "datetime64[ns, tz]",
+        "when this version of the row was written (NaT if not sent)",
+    ),
+    "response_created_at": ("datetime64[ns, tz]", "response time (NaT if not sent)"),
+    "prompt_cache_read_tokens": ("Int64", "prompt tokens read from the provider's cache"),
+    "prompt_cache_write_tokens": ("Int64", "prompt tokens written to the provider's cache"),
+    "reasoning_tokens": ("Int64", "reasoning tokens (NA if not sent)"),
+    "cache_hit": ("boolean", "served from Helicone's cache (cache_reference_id is a real id)"),
+    "cache_enabled": ("boolean", "Helicone's cache was enabled for the request"),
+    "prompt_id": ("string", "Helicone prompt id ('' when none)"),
+    "prompt_version": ("string", "Helicone prompt version ('' when none)"),
+    "target_url": ("string", "provider URL the request went to"),
+    "country_code": ("string", "caller's country code"),
+    "scores": ("object", "dict of score name -> int ({} when none)"),
+    "feedback": ("boolean", "helicone-score-feedback as True/False, NA when not rated"),
 }
 
 SESSION_PROPERTY_KEYS = ("Helicone-Session-Id", "Helicone-Session-Name", "Helicone-Session-Path")
@@ -216,10 +224,41 @@ def concat_frames(
     return pd.concat(parts, ignore_index=True)
 
 
+#: Helicone's cache_reference_id of a request that was not a cache hit.
+NO_CACHE_REFERENCE = "00000000-0000-0000-0000-000000000000"
+FEEDBACK_SCORE = "helicone-score-feedback"
+
+#: requests column -> HeliconeRequest field, for the plain numeric columns
+_REQUEST_NUMBERS = {
+    "status": "response_status",
+    "latency_ms": "delay_ms",
+    "time_to_first_token_ms": "time_to_first_token",
+    "prompt_tokens": "prompt_tokens",
+    "completion_tokens": "completion_tokens",
+    "total_tokens": "total_tokens",
+    "cost": "cost",
+    "prompt_cache_read_tokens": "prompt_cache_read_tokens",
+    "prompt_cache_write_tokens": "prompt_cache_write_tokens",
+    "reasoning_tokens": "reasoning_tokens",
+}
+#: requests column -> HeliconeRequest field, for optional text (NA when not sent)
+_REQUEST_TEXTS = {
+    "prompt_id": "prompt_id",
+    "prompt_version": "prompt_version",
+    "target_url": "target_url",
+    "country_code": "country_code",
+}
+
+
 def requests_frame(
     rows: Sequence[Mapping[str, Any]], *, tz: _dt.tzinfo | str = "UTC"
 ) -> pd.DataFrame:
-    """``HeliconeRequest`` rows (query-clickhouse / export JSONL) -> the typed requests frame."""
+    """``HeliconeRequest`` rows (query-clickhouse / export JSONL) -> the typed requests frame.
+
+    Fields a server does not send become NA (NaT for times). Identical ``properties`` and
+    ``scores`` dicts are one shared object (a 1M-row frame repeats a few hundred distinct
+    ones): copy a cell's dict before changing it.
+    """
     import pandas as pd
 
     if not rows:
@@ -241,26 +280,49 @@ def requests_frame(
             "provider": [str(r.get("provider") or "") for r in rows],
         }
         created = [r["request_created_at"] for r in rows]
+        optional = {
+            field: [r.get(field) for r in rows]
+            for field in (
+                *_REQUEST_NUMBERS.values(),
+                *_REQUEST_TEXTS.values(),
+                "updated_at",
+                "response_created_at",
+                "cache_reference_id",
+                "cache_enabled",
+                "scores",
+            )
+        }
     except KeyError as exc:
         raise ResponseFormatError(f"a request row has no {exc.args[0]!r} field") from None
     except (TypeError, AttributeError):
         raise ResponseFormatError("request rows must be JSON objects") from None
     data["created_at"] = _timestamps(created, "request_created_at", 0, tz)
-    numeric = {
-        "status": "response_status",
-        "latency_ms": "delay_ms",
-        "time_to_first_token_ms": "time_to_first_token",
-        "prompt_tokens": "prompt_tokens",
-        "completion_tokens": "completion_tokens",
-        "total_tokens": "total_tokens",
-        "cost": "cost",
-    }
-    for col, field in numeric.items():
-        dtype = REQUEST_SCHEMA[col][0]
-        data[col] = _numeric([r.get(field) for r in rows], field, dtype)
-    data["properties"] = [
+    for field in ("updated_at", "response_created_at"):
+        data[field] = _optional_timestamps(optional[field], field, tz)
+    for col, field in _REQUEST_NUMBERS.items():
+        data[col] = _numeric(optional[field], field, REQUEST_SCHEMA[col][0])
+    for col, field in _REQUEST_TEXTS.items():
+        data[col] = _optional_strings(optional[field], field)
+    data["properties"] = _interned(
         {k: v for k, v in p.items() if k not in SESSION_PROPERTY_KEYS} for p in props
-    ]
+    )
+    scores = [_scores(v) for v in optional["scores"]]
+    data["feedback"] = pd.array(
+        [None if FEEDBACK_SCORE not in sc else bool(sc[FEEDBACK_SCORE]) for sc in scores],
+        dtype="boolean",
+    )
+    data["scores"] = _interned(scores)
+    data["cache_hit"] = pd.array(
+        [
+            None if ref is None else bool(ref) and ref != NO_CACHE_REFERENCE
+            for ref in optional["cache_reference_id"]
+        ],
+        dtype="boolean",
+    )
+    enabled = optional["cache_enabled"]
+    if not set(map(type, enabled)) <= {bool, type(None)}:
+        raise ResponseFormatError("field 'cache_enabled' must be a boolean in every row")
+    data["cache_enabled"] = pd.array(enabled, dtype="boolean")
     for col in (
         "request_id",
         "session_id",
@@ -274,3 +336,50 @@ def requests_frame(
     return pd.DataFrame(
         {col: _values(data[col]) for col in REQUEST_SCHEMA}, index=pd.RangeIndex(len(rows))
     )
+
+
+def _optional_timestamps(values: list[Any], field: str, tz: _dt.tzinfo | str) -> Any:
+    """Timestamps where a row may lack one (None -> NaT)."""
+    if None not in values:
+        return _timestamps(values, field, 0, tz)
+    if not set(map(type, values)) <= {str, type(None)}:
+        raise ResponseFormatError(f"field {field!r} holds a value that is not a timestamp")
+    try:
+        return parse_server_timestamps(values, shift_minutes=0, tz=tz).as_unit("ns")
+    except (ValueError, TypeError):
+        raise ResponseFormatError(
+            f"field {field!r} holds a value that is not a timestamp"
+        ) from None
+
+
+def _optional_strings(values: list[Any], field: str) -> Any:
+    import pandas as pd
+
+    if not set(map(type, values)) <= {str, type(None)}:
+        raise ResponseFormatError(f"field {field!r} must be a string in every row")
+    return pd.array(values, dtype="string")
+
+
+def _scores(value: Any) -> dict[str, int]:
+    """Helicone's scores map (values may be 64-bit strings) as ``{name: int}``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ResponseFormatError("field 'scores' must be an object of numbers")
+    try:
+        return {str(k): int(v) for k, v in value.items() if not isinstance(v, bool)}
+    except (TypeError, ValueError):
+        raise ResponseFormatError("field 'scores' must be an object of numbers") from None
+
+
+def _interned(dicts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dicts, with equal ones replaced by one shared object (memory of big frames)."""
+    seen: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    out = []
+    for d in dicts:
+        key = tuple(d.items())
+        try:
+            out.append(seen.setdefault(key, d))
+        except TypeError:  # an unhashable value: keep the dict as it is
+            out.append(d)
+    return out

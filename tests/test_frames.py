@@ -122,6 +122,66 @@ def test_requests_frame_reads_export_rows() -> None:
     assert df["session_name"][0] == "" and df["user_id"][0] == ""
 
 
+def test_requests_frame_reads_the_extended_columns() -> None:
+    full = {
+        "request_id": "r1",
+        "request_created_at": "2025-01-01T00:00:00.000Z",
+        "request_properties": {"Helicone-Session-Id": "s1", "env": "prod"},
+        "updated_at": "2025-01-03T00:00:00.000Z",
+        "response_created_at": "2025-01-01T00:00:01.500Z",
+        "prompt_cache_read_tokens": "100",
+        "prompt_cache_write_tokens": 7,
+        "reasoning_tokens": "3",
+        "cache_reference_id": "8d1e2c1a-0000-4000-8000-000000000001",
+        "cache_enabled": True,
+        "prompt_id": "p-1",
+        "prompt_version": "v2",
+        "target_url": "https://api.openai.com/v1/chat/completions",
+        "country_code": "DE",
+        "scores": {"helicone-score-feedback": "1", "accuracy": 80},
+    }
+    unscored = dict(
+        full,
+        request_id="r2",
+        cache_reference_id="00000000-0000-0000-0000-000000000000",
+        cache_enabled=False,
+        scores={"helicone-score-feedback": 0},
+        request_properties={"Helicone-Session-Id": "s1", "env": "prod"},
+    )
+    bare = {"request_id": "r3", "request_created_at": "2025-01-01T00:00:02Z"}
+    df = requests_frame([full, unscored, bare], tz="UTC")
+    _check_dtypes(df, REQUEST_SCHEMA, "UTC")
+    assert df["updated_at"][0] == pd.Timestamp("2025-01-03T00:00:00Z")
+    assert df["response_created_at"][0] == pd.Timestamp("2025-01-01T00:00:01.5Z")
+    assert pd.isna(df["updated_at"][2]) and pd.isna(df["response_created_at"][2])
+    assert df["prompt_cache_read_tokens"].tolist()[:2] == [100, 100]
+    assert df["prompt_cache_write_tokens"][0] == 7 and df["reasoning_tokens"][0] == 3
+    assert pd.isna(df["reasoning_tokens"][2])
+    assert df["cache_hit"].tolist() == [True, False, pd.NA]
+    assert df["cache_enabled"].tolist() == [True, False, pd.NA]
+    assert df["prompt_id"][0] == "p-1" and df["prompt_version"][0] == "v2"
+    assert df["country_code"][0] == "DE" and pd.isna(df["country_code"][2])
+    assert df["target_url"][0].startswith("https://api.openai.com")
+    assert df["scores"].tolist() == [
+        {"helicone-score-feedback": 1, "accuracy": 80},
+        {"helicone-score-feedback": 0},
+        {},
+    ]
+    assert df["feedback"].tolist() == [True, False, pd.NA]
+    # identical property dicts are one object (memory of big frames)
+    assert df["properties"][0] is df["properties"][1]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scores", ["x"]), ("scores", {"a": "high"}), ("cache_enabled", "yes"), ("updated_at", 5)],
+)
+def test_bad_extended_fields_raise_response_format_error(field: str, value: object) -> None:
+    row = {"request_id": "r1", "request_created_at": "2025-01-01T00:00:00Z", field: value}
+    with pytest.raises(ResponseFormatError, match=field):
+        requests_frame([row])
+
+
 def test_readme_documents_every_column() -> None:
     text = README.read_text()
     for schema in (SESSION_SCHEMA, REQUEST_SCHEMA):

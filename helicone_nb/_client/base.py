@@ -16,25 +16,26 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .._errors import ConfigurationError, IncompleteFetchError, UsageError
+from .._errors import ConfigurationError, UsageError
 from .._version import __version__
 from .._wire.builder import prop
 from .._wire.filters import ALL, Filter, FilterLike, as_filter
 from .._wire.models import (
     MAX_LIMIT,
+    REQUESTS_PATH,
+    SESSIONS_PATH,
     RequestQueryParams,
     SessionNameQueryParams,
     SessionQueryParams,
     TimeFilter,
 )
 from .._wire.time import Window, check_tz, resolve_window
-from .paging import PagedQuery, PagePlan, check_max, finish, incomplete, page_frame, read_count
+from .paging import FlowContext, PagedQuery, check_max
 from .progress import Progress
 from .retry import RequestFlow, RetryPolicy, request_flow
+from .scheduler import Pull
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .cache import PageCache
 
 log = logging.getLogger("helicone_nb")
@@ -44,11 +45,6 @@ REGIONS: dict[str, str] = {
     "eu": "https://eu.api.helicone.ai",
 }
 EU_KEY_PREFIX = "sk-helicone-eu-"
-
-SESSIONS_PATH = "/v1/session/query"
-COUNT_PATH = "/v1/session/count"
-NAMES_PATH = "/v1/session/name/query"
-REQUESTS_PATH = "/v1/request/query-clickhouse"
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -62,6 +58,8 @@ def _redact(api_key: str) -> str:
 
 class BaseClient:
     """Configuration and all request/response logic shared by ``Client`` and ``AsyncClient``."""
+
+    _http: httpx.Client | httpx.AsyncClient
 
     def __init__(
         self,
@@ -99,6 +97,7 @@ class BaseClient:
         self.page_size = self._check_page_size(page_size)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.progress = progress
+        self.settle = settle
         self.cache = self._make_cache(cache, settle, ttl)
         self._fingerprint = key_fingerprint(key)
         #: (start, end) of the built-in demo data when this client serves it, else None.
@@ -285,12 +284,15 @@ class BaseClient:
             nameContains=contains, timezoneDifference=0, timeFilter=tf
         ).to_json_dict()
 
-    # -- pages -> frames --------------------------------------------------------------------
-
-    def _page_frame(self, query: PagedQuery, data: Any) -> pd.DataFrame:
-        return page_frame(query, data)
+    # -- paging (the no-I/O pieces; the clients drive them) ----------------------------------
 
     def _cache_key(self, query: PagedQuery, what: str, offset: int | None) -> str:
+        """The page cache key of one page (``offset``) or of ``what`` (count, whole result).
+
+        Everything that changes the answer is in it: base URL, organisation (a one-way
+        fingerprint of the key), endpoint, the canonical body (window, filter, search, name),
+        offset and page size.
+        """
         canonical = json.dumps(
             {
                 "v": 1,
@@ -306,70 +308,41 @@ class BaseClient:
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def _cached_page(self, query: PagedQuery, offset: int, use_cache: bool) -> pd.DataFrame | None:
-        if self.cache is None or not use_cache:
-            return None
-        value = self.cache.get(self._cache_key(query, query.path, offset))
-        return value if value is not None else None
+    def _build_request(self, path: str, body: Mapping[str, Any]) -> httpx.Request:
+        return self._http.build_request("POST", path, json=body, headers=self._headers())
 
-    def _store_page(
-        self, query: PagedQuery, offset: int, frame: pd.DataFrame, write: bool = True
-    ) -> None:
-        if self.cache is not None and write:
-            self.cache.put(self._cache_key(query, query.path, offset), frame, query.window_end)
-
-    def _cached_count(self, query: PagedQuery, use_cache: bool) -> int | None:
-        if self.cache is None or not use_cache:
-            return None
-        value = self.cache.get(self._cache_key(query, COUNT_PATH, None))
-        return int(value) if isinstance(value, int) else None
-
-    def _store_count(self, query: PagedQuery, count: int, write: bool = True) -> None:
-        if self.cache is not None and write:
-            self.cache.put(self._cache_key(query, COUNT_PATH, None), count, query.window_end)
-
-    @staticmethod
-    def _read_count(data: Any) -> int:
-        return read_count(data)
-
-    def _new_plan(self, query: PagedQuery) -> PagePlan:
-        return PagePlan(query.page_size, query.max_rows, self.concurrency)
-
-    def _warm_start(self, query: PagedQuery, plan: PagePlan, bar: Progress, read: bool) -> bool:
-        """Take the count and the leading pages from the cache, in order, without any request.
-
-        Returns True when the count came from the cache (so it is not asked for again).
-        """
-        if not read or self.cache is None:
-            return False
-        count = self._cached_count(query, True) if query.count_body is not None else None
-        if count is not None:
-            plan.count = count
-            bar.set_total(max(1, -(-count // query.page_size)))
-        offset = 0
-        while not plan.done():
-            limit = plan.limit()
-            if limit is not None and offset >= limit:
-                break
-            frame = self._cached_page(query, offset, True)
-            if frame is None:
-                break
-            plan.requested.add(offset)
-            plan.add(offset, frame)
-            bar.page(len(frame), cached=True)
-            offset += query.page_size
-        return count is not None
-
-    def _finish(self, query: PagedQuery, plan: PagePlan, tz: str | _dt.tzinfo) -> pd.DataFrame:
-        return finish(query, plan, tz)
-
-    def _incomplete(
-        self, query: PagedQuery, plan: PagePlan, tz: str | _dt.tzinfo, cause: BaseException
-    ) -> IncompleteFetchError:
-        return incomplete(
-            query, plan, tz, cause, cached=self.cache is not None, base_url=self.base_url
+    def _context(self) -> FlowContext:
+        cache = self.cache
+        return FlowContext(
+            build_request=self._build_request,
+            retries=self.retries,
+            cache_key=self._cache_key if cache is not None else None,
+            concurrency=self.concurrency,
+            settle=cache.settle if cache is not None else self.settle,
+            clock=cache.clock if cache is not None else _utc_now,
+            base_url=self.base_url,
         )
 
-    def _progress_bar(self, query: PagedQuery, progress: bool | None) -> Progress:
+    def _pull_for(
+        self,
+        query: PagedQuery,
+        tz: str | _dt.tzinfo,
+        *,
+        cache: bool,
+        refresh: bool,
+        progress: bool | None,
+    ) -> Pull:
+        """The scheduler of one pull; ``Client._pull`` / ``AsyncClient._pull`` drive it."""
         enabled = self.progress if progress is None else progress
-        return Progress(enabled, query.kind)
+        return Pull(
+            self._context(),
+            query,
+            tz,
+            read=cache and not refresh,
+            write=cache,
+            bar=Progress(enabled, query.kind),
+        )
+
+
+def _utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)

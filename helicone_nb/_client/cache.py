@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import os
 import pickle
 import sys
@@ -92,7 +93,8 @@ class PageCache:
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.settle = settle
         self.ttl = ttl
-        self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
+        #: the current time, as an aware datetime (freshness of entries, open windows)
+        self.clock: Callable[[], _dt.datetime] = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self._ready = False
         self.hits = 0
         self.misses = 0
@@ -117,7 +119,7 @@ class PageCache:
 
     def expiry_for(self, window_end: _dt.datetime | None) -> float | None:
         """Epoch seconds at which an entry for a window ending at ``window_end`` expires."""
-        now = self._clock()
+        now = self.clock()
         if window_end is not None and window_end <= now - self.settle:
             return None
         return (now + self.ttl).timestamp()
@@ -133,6 +135,11 @@ class PageCache:
         except OSError:
             self.misses += 1
             return None
+        collecting = gc.isenabled()
+        # a page holds thousands of small lists (user_ids) and dicts (properties): created
+        # with the collector running, they trigger full passes over the notebook's whole heap,
+        # which cost more than reading the entry (nothing in an entry makes reference cycles)
+        gc.disable()
         try:
             fmt, expires, value = pickle.loads(raw)
             if fmt != _FORMAT:
@@ -142,7 +149,10 @@ class PageCache:
                 path.unlink()
             self.misses += 1
             return None
-        if expires is not None and expires <= self._clock().timestamp():
+        finally:
+            if collecting:
+                gc.enable()
+        if expires is not None and expires <= self.clock().timestamp():
             self.misses += 1
             return None
         self.hits += 1
@@ -211,7 +221,7 @@ class PageCache:
                 older_than = _dt.timedelta(seconds=seconds)
             if not isinstance(older_than, _dt.timedelta):
                 raise UsageError("older_than must be a timedelta, a string like '7d', or None")
-            cutoff = self._clock().timestamp() - older_than.total_seconds()
+            cutoff = self.clock().timestamp() - older_than.total_seconds()
         removed = 0
         for p in self._entries():
             try:

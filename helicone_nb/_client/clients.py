@@ -1,9 +1,11 @@
-"""``Client`` and ``AsyncClient``: the send loops around :class:`BaseClient`.
+"""``Client`` and ``AsyncClient``: the send loops around :class:`~.base.BaseClient`.
 
-All decisions (bodies, retries, errors, page planning, caching) live in :mod:`.base`,
-:mod:`.retry` and :mod:`.paging`;
-this module only sends requests, sleeps, and runs page tasks concurrently (threads for
-``Client``, so it also works inside Jupyter's running event loop; tasks for ``AsyncClient``).
+All decisions (bodies, retries, errors, page planning, caching, warnings) are no-I/O
+generators: the request generator (:mod:`.retry`), the page and count flows (:mod:`.paging`)
+and the scheduler of a pull (:mod:`.scheduler`). Each shell here only carries out their steps:
+send a request, sleep, read or write a cache entry, and submit / wait for / cancel tasks
+(threads for ``Client``, so it also works inside Jupyter's running event loop; asyncio tasks
+for ``AsyncClient``, which reads and writes cache files in a worker thread).
 """
 
 from __future__ import annotations
@@ -12,62 +14,46 @@ import asyncio
 import datetime as _dt
 import threading
 import time
-from collections.abc import Generator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._errors import APIError, AuthenticationError, ResponseFormatError
+from .._errors import ResponseFormatError
 from .._wire.filters import FilterLike
-from .._wire.models import SessionNameResult, SessionsAggregateMetrics
-from .base import COUNT_PATH, NAMES_PATH, BaseClient, log
-from .paging import PagedQuery, PagePlan
-from .progress import Progress
+from .._wire.models import COUNT_PATH, NAMES_PATH, SessionNameResult, SessionsAggregateMetrics
+from .base import BaseClient
+from .paging import CacheRead, CacheWrite, PagedQuery, TaskFlow
 from .requests import AsyncRequestsMixin, RequestsMixin
-from .retry import NO_RETRY
+from .scheduler import COUNT, RECOUNT, Done, Drain, FetchStats, Pull, PullFlow, Submit, Tag, Wait
 
 if TYPE_CHECKING:
     import pandas as pd
 
-T = TypeVar("T")
-Flow = Generator[httpx.Request | float, Any, T]
-
-
-@dataclass
-class FetchStats:
-    """What the last fetch did: pages, how many came from the cache, HTTP requests sent."""
-
-    pages: int = 0
-    cached_pages: int = 0
-    requests: int = 0
-    rows: int = 0
-    seconds: float = 0.0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.rows:,} rows in {self.pages} page(s), {self.cached_pages} from the cache, "
-            f"{self.requests} HTTP request(s)"
-        )
+__all__ = ["AsyncClient", "Client", "FetchStats"]
 
 
 class _Stats:
-    """Per-call state shared with the page workers: counters, and the signal to stop."""
+    """Per-call state shared with the tasks: the request counter, and the signal to stop."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.value = FetchStats()
+        self.requests = 0
         #: set when the call has returned or failed: read-ahead pages still running give up
         self.stop = threading.Event()
 
     def request(self) -> None:
         with self.lock:
-            self.value.requests += 1
+            self.requests += 1
 
 
 class _Abandoned(Exception):
-    """A page task noticed that its call has already returned (never leaves the client)."""
+    """A task noticed that its call has already returned (never leaves the client)."""
+
+
+def _outcome(tag: Tag, fut: Future[Any] | asyncio.Task[Any]) -> Done:
+    error = fut.exception()
+    return Done(tag, None if error is not None else fut.result(), error)
 
 
 class Client(RequestsMixin, BaseClient):
@@ -110,7 +96,9 @@ class Client(RequestsMixin, BaseClient):
         **kwargs: Any,
     ) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=transport)
+        self._http: httpx.Client = httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, transport=transport
+        )
         self.last_fetch = FetchStats()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -125,9 +113,10 @@ class Client(RequestsMixin, BaseClient):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the send loop ---------------------------------------------------------------------
+    # -- the send loops --------------------------------------------------------------------
 
-    def _run(self, flow: Flow[T], stats: _Stats | None = None) -> T:
+    def _run(self, flow: TaskFlow, stats: _Stats | None = None) -> Any:
+        """Carry out one task flow's steps: requests, sleeps, cache reads and writes."""
         try:
             step = next(flow)
             while True:
@@ -140,20 +129,87 @@ class Client(RequestsMixin, BaseClient):
                     else:
                         time.sleep(step)
                     step = flow.send(None)
-                    continue
-                if stats is not None:
-                    stats.request()
+                elif isinstance(step, CacheRead | CacheWrite):
+                    step = flow.send(self._cache_step(step))
+                else:
+                    if stats is not None:
+                        stats.request()
+                    try:
+                        response = self._http.send(step)
+                    except httpx.RequestError as exc:
+                        step = flow.throw(exc)
+                        continue
+                    step = flow.send(response)
+        except StopIteration as stop:
+            return stop.value
+
+    def _cache_step(self, step: CacheRead | CacheWrite) -> Any:
+        if self.cache is None:
+            return None
+        if isinstance(step, CacheRead):
+            return self.cache.get(step.key)
+        self.cache.put(step.key, step.value, step.window_end)
+        return None
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._run(self._request_flow(self._http, path, body))
+
+    def _pull(self, pull: Pull) -> pd.DataFrame:
+        """Carry out a pull's commands: submit, wait, cancel (threads)."""
+        started = time.perf_counter()
+        stats = _Stats()
+        flow: PullFlow = pull.run()
+        pages = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="helicone")
+        counts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helicone-count")
+        futures: dict[Future[Any], Tag] = {}
+        try:
+            step = next(flow)
+            while True:
                 try:
-                    response = self._http.send(step)
-                except httpx.RequestError as exc:
+                    if isinstance(step, Submit):
+                        pool = counts if step.tag in (COUNT, RECOUNT) else pages
+                        futures[pool.submit(self._run, step.flow, stats)] = step.tag
+                        reply: Any = None
+                    elif isinstance(step, Wait):
+                        waiting = [f for f, tag in futures.items() if tag in step.tags]
+                        finished, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                        reply = [_outcome(futures.pop(f), f) for f in finished]
+                    elif isinstance(step, Drain):
+                        for fut in futures:
+                            fut.cancel()
+                        finished = wait(futures).done
+                        reply = [_outcome(futures[f], f) for f in finished if not f.cancelled()]
+                        futures.clear()
+                    else:
+                        reply = self._cache_step(step)
+                except KeyboardInterrupt as exc:
+                    for fut in futures:
+                        fut.cancel()
                     step = flow.throw(exc)
                     continue
-                step = flow.send(response)
+                step = flow.send(reply)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            frame: pd.DataFrame = stop.value
+            return frame
+        finally:
+            stats.stop.set()
+            pages.shutdown(wait=False, cancel_futures=True)
+            counts.shutdown(wait=False, cancel_futures=True)
+            flow.close()
+            self.last_fetch = pull.stats(stats.requests, time.perf_counter() - started)
 
-    def _post(self, path: str, body: dict[str, Any], stats: _Stats | None = None) -> Any:
-        return self._run(self._request_flow(self._http, path, body), stats)
+    def _paginate(
+        self,
+        query: PagedQuery,
+        tz: str | _dt.tzinfo,
+        *,
+        cache: bool,
+        refresh: bool,
+        progress: bool | None,
+    ) -> pd.DataFrame:
+        return self._pull(
+            self._pull_for(query, tz, cache=cache, refresh=refresh, progress=progress)
+        )
 
     # -- public API ------------------------------------------------------------------------
 
@@ -265,7 +321,7 @@ class Client(RequestsMixin, BaseClient):
             page_size=None,
         )
         data = self._post(COUNT_PATH, query.body)
-        return _metrics(data)
+        return read_metrics(data)
 
     def session_names(
         self,
@@ -277,114 +333,7 @@ class Client(RequestsMixin, BaseClient):
     ) -> pd.DataFrame:
         """Up to 50 session names containing ``contains`` (``/v1/session/name/query``)."""
         body = self._names_body(contains, start, end, tz)
-        return _names_frame(self._post(NAMES_PATH, body), tz)
-
-    # -- paging ----------------------------------------------------------------------------
-
-    def _page_task(
-        self, query: PagedQuery, offset: int, stats: _Stats, write: bool, read: bool
-    ) -> tuple[pd.DataFrame, bool]:
-        cached = self._cached_page(query, offset, read)
-        if cached is not None:
-            return cached, True
-        data = self._run(
-            self._request_flow(
-                self._http, query.path, query.page_body(offset), query.success_status
-            ),
-            stats,
-        )
-        frame = self._page_frame(query, data)
-        self._store_page(query, offset, frame, write)
-        return frame, False
-
-    def _count_task(self, query: PagedQuery, stats: _Stats, write: bool) -> int | None:
-        assert query.count_body is not None
-        try:
-            # the count only saves requests: one attempt, then page without it
-            flow = self._request_flow(self._http, COUNT_PATH, query.count_body, policy=NO_RETRY)
-            count = self._read_count(self._run(flow, stats))
-        except AuthenticationError:
-            raise
-        except APIError as exc:  # count is an optimisation: page without it
-            log.info("session count unavailable (%s); reading ahead instead", exc)
-            return None
-        self._store_count(query, count, write)
-        return count
-
-    def _paginate(
-        self,
-        query: PagedQuery,
-        tz: str | _dt.tzinfo,
-        *,
-        cache: bool,
-        refresh: bool,
-        progress: bool | None,
-    ) -> pd.DataFrame:
-        started = time.perf_counter()
-        stats = _Stats()
-        plan = self._new_plan(query)
-        bar = self._progress_bar(query, progress)
-        read = cache and not refresh
-        warm = self._warm_start(query, plan, bar, read=read)
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="helicone")
-        counter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helicone-count")
-        futures: dict[Future[Any], int | None] = {}
-        try:
-            if not plan.done() and query.count_body is not None and not warm:
-                futures[counter.submit(self._count_task, query, stats, cache)] = None
-                plan.count_pending = True
-            # the count is waited for even when the pages are done: it is cached for resumes
-            while not plan.done() or None in futures.values():
-                pages_in_flight = sum(k is not None for k in futures.values())
-                for offset in plan.next_offsets(in_flight=pages_in_flight):
-                    futures[pool.submit(self._page_task, query, offset, stats, cache, read)] = (
-                        offset
-                    )
-                if not futures:
-                    break
-                pending = (
-                    futures if not plan.done() else [f for f, k in futures.items() if k is None]
-                )
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    key = futures.pop(fut)
-                    self._apply(plan, bar, key, fut.result())
-        except (APIError, KeyboardInterrupt) as exc:
-            for fut in futures:
-                fut.cancel()
-            if not isinstance(exc, KeyboardInterrupt):
-                for fut in wait(futures).done:  # keep what the other workers fetched
-                    if not fut.cancelled() and fut.exception() is None:
-                        self._apply(plan, bar, futures[fut], fut.result())
-            raise self._incomplete(query, plan, tz, exc) from exc
-        finally:
-            stats.stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            counter.shutdown(wait=False, cancel_futures=True)
-            bar.close()
-            self.last_fetch = self._stats(plan, bar, stats, started)
-        return self._finish(query, plan, tz)
-
-    @staticmethod
-    def _apply(plan: PagePlan, bar: Progress, key: int | None, result: Any) -> None:
-        if key is None:
-            plan.count_pending = False
-            if result is not None:
-                plan.count = result
-                bar.set_total(max(1, -(-result // plan.page_size)))
-            return
-        frame, cached = result
-        plan.add(key, frame)
-        bar.page(len(frame), cached)
-
-    @staticmethod
-    def _stats(plan: PagePlan, bar: Progress, stats: _Stats, started: float) -> FetchStats:
-        value = stats.value
-        value.pages = len(plan.ordered_frames())  # speculative pages past the end not counted
-        value.cached_pages = bar.hits
-        value.rows = bar.rows
-        value.seconds = time.perf_counter() - started
-        return value
+        return names_frame(self._post(NAMES_PATH, body), tz)
 
 
 class AsyncClient(AsyncRequestsMixin, BaseClient):
@@ -406,7 +355,7 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
         **kwargs: Any,
     ) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx.AsyncClient(
+        self._http: httpx.AsyncClient = httpx.AsyncClient(
             base_url=self.base_url, timeout=self.timeout, transport=transport
         )
         self.last_fetch = FetchStats()
@@ -421,27 +370,109 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _run(self, flow: Flow[T], stats: _Stats | None = None) -> T:
+    async def _run(self, flow: TaskFlow, stats: _Stats | None = None) -> Any:
+        """Carry out one task flow's steps; cache files are read and written in a thread."""
         try:
             step = next(flow)
             while True:
                 if isinstance(step, float):
                     await asyncio.sleep(step)
                     step = flow.send(None)
-                    continue
-                if stats is not None:
-                    stats.request()
+                elif isinstance(step, CacheRead | CacheWrite):
+                    step = flow.send(await self._cache_step(step))
+                else:
+                    if stats is not None:
+                        stats.request()
+                    try:
+                        response = await self._http.send(step)
+                    except httpx.RequestError as exc:
+                        step = flow.throw(exc)
+                        continue
+                    step = flow.send(response)
+        except StopIteration as stop:
+            return stop.value
+
+    async def _cache_step(self, step: CacheRead | CacheWrite) -> Any:
+        if self.cache is None:
+            return None
+        if isinstance(step, CacheRead):
+            return await asyncio.to_thread(self.cache.get, step.key)
+        await asyncio.to_thread(self.cache.put, step.key, step.value, step.window_end)
+        return None
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._run(self._request_flow(self._http, path, body))
+
+    async def _gated(self, gate: asyncio.Semaphore, flow: TaskFlow, stats: _Stats) -> Any:
+        async with gate:
+            return await self._run(flow, stats)
+
+    async def _pull(self, pull: Pull) -> pd.DataFrame:
+        """Carry out a pull's commands: submit, wait, cancel (asyncio tasks)."""
+        started = time.perf_counter()
+        stats = _Stats()
+        flow: PullFlow = pull.run()
+        gate = asyncio.Semaphore(self.concurrency)
+        tasks: dict[asyncio.Task[Any], Tag] = {}
+        try:
+            step = next(flow)
+            while True:
                 try:
-                    response = await self._http.send(step)
-                except httpx.RequestError as exc:
+                    if isinstance(step, Submit):
+                        if step.tag in (COUNT, RECOUNT):
+                            job = self._run(step.flow, stats)
+                        else:
+                            job = self._gated(gate, step.flow, stats)
+                        tasks[asyncio.ensure_future(job)] = step.tag
+                        reply: Any = None
+                    elif isinstance(step, Wait):
+                        waiting = [t for t, tag in tasks.items() if tag in step.tags]
+                        finished, _ = await asyncio.wait(
+                            waiting, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        reply = [_outcome(tasks.pop(t), t) for t in finished]
+                    elif isinstance(step, Drain):
+                        await self._cancel(tasks)
+                        reply = [_outcome(tag, t) for t, tag in tasks.items() if not t.cancelled()]
+                        tasks.clear()
+                    else:
+                        reply = await self._cache_step(step)
+                except KeyboardInterrupt as exc:
+                    await self._cancel(tasks)
                     step = flow.throw(exc)
                     continue
-                step = flow.send(response)
+                except asyncio.CancelledError:
+                    await self._cancel(tasks)
+                    raise
+                step = flow.send(reply)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            frame: pd.DataFrame = stop.value
+            return frame
+        finally:
+            for task in tasks:
+                task.cancel()
+            flow.close()
+            self.last_fetch = pull.stats(stats.requests, time.perf_counter() - started)
 
-    async def _post(self, path: str, body: dict[str, Any], stats: _Stats | None = None) -> Any:
-        return await self._run(self._request_flow(self._http, path, body), stats)
+    @staticmethod
+    async def _cancel(tasks: dict[asyncio.Task[Any], Tag]) -> None:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _paginate(
+        self,
+        query: PagedQuery,
+        tz: str | _dt.tzinfo,
+        *,
+        cache: bool,
+        refresh: bool,
+        progress: bool | None,
+    ) -> pd.DataFrame:
+        return await self._pull(
+            self._pull_for(query, tz, cache=cache, refresh=refresh, progress=progress)
+        )
 
     async def fetch_sessions(
         self,
@@ -509,7 +540,7 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
             max_sessions=None,
             page_size=None,
         )
-        return _metrics(await self._post(COUNT_PATH, query.body))
+        return read_metrics(await self._post(COUNT_PATH, query.body))
 
     async def session_names(
         self,
@@ -521,102 +552,10 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
     ) -> pd.DataFrame:
         """Awaitable :meth:`Client.session_names`."""
         body = self._names_body(contains, start, end, tz)
-        return _names_frame(await self._post(NAMES_PATH, body), tz)
-
-    async def _page_task(
-        self,
-        query: PagedQuery,
-        offset: int,
-        stats: _Stats,
-        write: bool,
-        read: bool,
-        gate: asyncio.Semaphore,
-    ) -> tuple[pd.DataFrame, bool]:
-        cached = self._cached_page(query, offset, read)
-        if cached is not None:
-            return cached, True
-        async with gate:
-            data = await self._run(
-                self._request_flow(
-                    self._http, query.path, query.page_body(offset), query.success_status
-                ),
-                stats,
-            )
-        frame = self._page_frame(query, data)
-        self._store_page(query, offset, frame, write)
-        return frame, False
-
-    async def _count_task(self, query: PagedQuery, stats: _Stats, write: bool) -> int | None:
-        assert query.count_body is not None
-        try:
-            flow = self._request_flow(self._http, COUNT_PATH, query.count_body, policy=NO_RETRY)
-            data = await self._run(flow, stats)
-            count = self._read_count(data)
-        except AuthenticationError:
-            raise
-        except APIError as exc:  # count is an optimisation: page without it
-            log.info("session count unavailable (%s); reading ahead instead", exc)
-            return None
-        self._store_count(query, count, write)
-        return count
-
-    async def _paginate(
-        self,
-        query: PagedQuery,
-        tz: str | _dt.tzinfo,
-        *,
-        cache: bool,
-        refresh: bool,
-        progress: bool | None,
-    ) -> pd.DataFrame:
-        started = time.perf_counter()
-        stats = _Stats()
-        plan = self._new_plan(query)
-        bar = self._progress_bar(query, progress)
-        read = cache and not refresh
-        warm = self._warm_start(query, plan, bar, read=read)
-        gate = asyncio.Semaphore(self.concurrency)
-        tasks: dict[asyncio.Task[Any], int | None] = {}
-        try:
-            if not plan.done() and query.count_body is not None and not warm:
-                tasks[asyncio.ensure_future(self._count_task(query, stats, cache))] = None
-                plan.count_pending = True
-            while not plan.done() or None in tasks.values():
-                pages_in_flight = sum(k is not None for k in tasks.values())
-                for offset in plan.next_offsets(in_flight=pages_in_flight):
-                    task = asyncio.ensure_future(
-                        self._page_task(query, offset, stats, cache, read, gate)
-                    )
-                    tasks[task] = offset
-                if not tasks:
-                    break
-                pending_tasks = (
-                    tasks if not plan.done() else [t for t, k in tasks.items() if k is None]
-                )
-                finished, _ = await asyncio.wait(pending_tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in finished:
-                    key = tasks.pop(task)
-                    Client._apply(plan, bar, key, task.result())
-        except (APIError, KeyboardInterrupt, asyncio.CancelledError) as exc:
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
-            for task, key in tasks.items():
-                if not task.cancelled() and task.exception() is None:
-                    Client._apply(plan, bar, key, task.result())
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            raise self._incomplete(query, plan, tz, exc) from exc
-        finally:
-            for task in tasks:
-                task.cancel()
-            bar.close()
-            self.last_fetch = Client._stats(plan, bar, stats, started)
-        return self._finish(query, plan, tz)
+        return names_frame(await self._post(NAMES_PATH, body), tz)
 
 
-def _metrics(data: Any) -> SessionsAggregateMetrics:
+def read_metrics(data: Any) -> SessionsAggregateMetrics:
     try:
         return SessionsAggregateMetrics.model_validate(data)
     except Exception:
@@ -625,7 +564,7 @@ def _metrics(data: Any) -> SessionsAggregateMetrics:
         ) from None
 
 
-def _names_frame(data: Any, tz: str | _dt.tzinfo) -> pd.DataFrame:
+def names_frame(data: Any, tz: str | _dt.tzinfo) -> pd.DataFrame:
     import pandas as pd
 
     from .._wire.time import parse_server_timestamps

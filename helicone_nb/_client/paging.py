@@ -1,31 +1,148 @@
-"""Paging without I/O: the page plan, the logical query, and turning pages into one frame.
+"""Paging without I/O: the logical query, the page plan, the page and count flows, finishing.
 
-:class:`PagedQuery` is one logical query (endpoint, body without offset/limit, page size);
-:class:`PagePlan` decides which offsets to fetch next; :func:`finish` concatenates, dedupes and
-warns; :func:`incomplete` builds the :class:`~helicone_nb.IncompleteFetchError` of a pull that
-stopped half way.
+Pieces, from small to large (the scheduler that runs the flows is :mod:`.scheduler`):
+
+- :class:`PagedQuery`: one logical query: endpoint, body without ``offset``/``limit``, page
+  size, and how a page's ``data`` becomes a typed frame (``parser``; default by ``kind``).
+- :class:`PagePlan`: which offsets to fetch next (pure bookkeeping).
+- :func:`page_flow` / :func:`count_flow`: one page (or the count) as a generator on top of the
+  request generator :func:`.retry.request_flow`: the cache is checked before (a
+  :class:`CacheRead` step), the request is sent with retries, the page is parsed, and stored
+  after (a :class:`CacheWrite` step). Steps a flow yields, and what the driver sends back:
+
+  ========================= ===========================================================
+  ``httpx.Request``         send it; ``send()`` the response or ``throw()`` the
+                            ``httpx.RequestError``
+  ``float``                 sleep that many seconds; ``send(None)``
+  :class:`CacheRead`        ``send(cache.get(key))`` (None when missing/expired)
+  :class:`CacheWrite`       ``cache.put(key, value, window_end)``; ``send(None)``
+  ========================= ===========================================================
+
+  The flow's return value (``StopIteration.value``) is ``(frame, from_cache)`` for a page and
+  ``int | None`` for a count. Drivers: ``Client._run`` (threads) and ``AsyncClient._run``
+  (asyncio, cache file I/O in a worker thread).
+- :func:`finish`: concatenate, dedupe, warn (:class:`~helicone_nb.InconsistentPagesWarning`);
+  :func:`incomplete`: the :class:`~helicone_nb.IncompleteFetchError` of a pull that stopped.
+
+To page another endpoint, build a :class:`PagedQuery` with its ``path``, ``body`` and a
+``parser`` and hand it to ``BaseClient._pull_for(query, tz, ...)`` with ``Client._pull`` /
+``AsyncClient._pull``: caching, retries, concurrency, salvage and the progress bar come with it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 import warnings
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
+
 from .. import _frames
 from .._errors import (
+    APIError,
+    AuthenticationError,
     IncompleteFetchError,
     InconsistentPagesWarning,
     ResponseFormatError,
     UsageError,
 )
+from .._wire.models import COUNT_PATH
 from .._wire.time import check_tz
-from .retry import preview
+from .retry import NO_RETRY, RetryPolicy, preview, request_flow
 
 if TYPE_CHECKING:
     import pandas as pd
+
+log = logging.getLogger("helicone_nb")
+
+
+# ------------------------------------------------------------------------------------------
+# Steps and context
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CacheRead:
+    """Step: read cache entry ``key``; the driver sends back the value or None."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class CacheWrite:
+    """Step: store ``value`` under ``key`` (freshness from ``window_end``); send back None."""
+
+    key: str
+    value: Any
+    window_end: _dt.datetime | None
+
+
+Step = httpx.Request | float | CacheRead | CacheWrite
+#: A task flow: yields :data:`Step`, returns its result.
+TaskFlow = Generator[Step, Any, Any]
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What the flows need from a client, without the client (and without I/O).
+
+    ``cache_key`` is None when the client has no page cache. ``clock`` and ``settle`` decide
+    whether a window is still open (it ends less than ``settle`` before now).
+    """
+
+    build_request: Callable[[str, Mapping[str, Any]], httpx.Request]
+    retries: RetryPolicy
+    cache_key: Callable[[PagedQuery, str, int | None], str] | None
+    concurrency: int
+    settle: _dt.timedelta
+    clock: Callable[[], _dt.datetime]
+    base_url: str
+
+
+# ------------------------------------------------------------------------------------------
+# Query and plan
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PagedQuery:
+    """One logical query: its endpoint, body without offset/limit, and how to read pages.
+
+    ``parser`` turns a page's ``data`` into a typed frame (in UTC); None = by ``kind``.
+    ``count_body`` (None = no count endpoint) is sent to ``count_path`` before paging.
+    """
+
+    kind: Literal["sessions", "requests"]
+    path: str
+    body: dict[str, Any]
+    page_size: int
+    max_rows: int | None
+    window_end: _dt.datetime | None
+    count_body: dict[str, Any] | None = None
+    success_status: tuple[int, ...] = (200,)
+    count_path: str = COUNT_PATH
+    parser: Callable[[Any], pd.DataFrame] | None = None
+
+    def page_body(self, offset: int) -> dict[str, Any]:
+        return {**self.body, "offset": offset, "limit": self.page_size}
+
+    @property
+    def schema(self) -> dict[str, tuple[str, str]]:
+        return _frames.SESSION_SCHEMA if self.kind == "sessions" else _frames.REQUEST_SCHEMA
+
+    def parse(self, data: Any) -> pd.DataFrame:
+        """One page's ``data`` as a typed frame (in UTC)."""
+        if not isinstance(data, list):
+            raise ResponseFormatError(f"expected a list of rows in 'data', got {preview(data)}")
+        if self.parser is not None:
+            return self.parser(data)
+        if self.kind == "sessions":
+            return _frames.sessions_frame(data, tz="UTC")
+        return _frames.requests_frame(data, tz="UTC")
 
 
 @dataclass
@@ -95,30 +212,48 @@ class PagePlan:
         return [self.pages[o] for o in sorted(self.pages) if limit is None or o < limit]
 
 
-@dataclass(frozen=True)
-class PagedQuery:
-    """One logical query: its endpoint, body without offset/limit, and how to read pages."""
-
-    kind: Literal["sessions", "requests"]
-    path: str
-    body: dict[str, Any]
-    page_size: int
-    max_rows: int | None
-    window_end: _dt.datetime | None
-    count_body: dict[str, Any] | None = None
-    success_status: tuple[int, ...] = (200,)
-
-    def page_body(self, offset: int) -> dict[str, Any]:
-        return {**self.body, "offset": offset, "limit": self.page_size}
+# ------------------------------------------------------------------------------------------
+# Flows
+# ------------------------------------------------------------------------------------------
 
 
-def page_frame(query: PagedQuery, data: Any) -> pd.DataFrame:
-    """One page's ``data`` as a typed frame (in UTC)."""
-    if not isinstance(data, list):
-        raise ResponseFormatError(f"expected a list of rows in 'data', got {preview(data)}")
-    if query.kind == "sessions":
-        return _frames.sessions_frame(data, tz="UTC")
-    return _frames.requests_frame(data, tz="UTC")
+def page_flow(
+    ctx: FlowContext, query: PagedQuery, offset: int, *, read: bool, write: bool
+) -> TaskFlow:
+    """One page: cache checked before, request with retries, parsed, cache stored after.
+
+    Returns ``(frame, from_cache)``.
+    """
+    key = ctx.cache_key(query, query.path, offset) if ctx.cache_key is not None else None
+    if key is not None and read:
+        cached = yield CacheRead(key)
+        if cached is not None:
+            return cached, True
+    request = ctx.build_request(query.path, query.page_body(offset))
+    data = yield from request_flow(request, ctx.retries, query.success_status)
+    frame = query.parse(data)
+    if key is not None and write:
+        yield CacheWrite(key, frame, query.window_end)
+    return frame, False
+
+
+def count_flow(ctx: FlowContext, query: PagedQuery, *, write: bool) -> TaskFlow:
+    """The count: one attempt (it only saves requests), None when it does not answer.
+
+    An :class:`~helicone_nb.AuthenticationError` is raised: every page would fail the same way.
+    """
+    assert query.count_body is not None
+    request = ctx.build_request(query.count_path, query.count_body)
+    try:
+        count = read_count((yield from request_flow(request, NO_RETRY)))
+    except AuthenticationError:
+        raise
+    except APIError as exc:  # count is an optimisation: page without it
+        log.info("session count unavailable (%s); reading ahead instead", exc)
+        return None
+    if write and ctx.cache_key is not None:
+        yield CacheWrite(ctx.cache_key(query, query.count_path, None), count, query.window_end)
+    return count
 
 
 def read_count(data: Any) -> int:
@@ -136,31 +271,53 @@ def read_count(data: Any) -> int:
     return int(value)
 
 
-def finish(query: PagedQuery, plan: PagePlan, tz: str | _dt.tzinfo) -> pd.DataFrame:
-    """Concatenate the plan's pages, dedupe, warn about moved pages, show in ``tz``."""
-    schema = _frames.SESSION_SCHEMA if query.kind == "sessions" else _frames.REQUEST_SCHEMA
-    frame = _frames.concat_frames(plan.ordered_frames(), schema, "UTC")
+# ------------------------------------------------------------------------------------------
+# Finishing
+# ------------------------------------------------------------------------------------------
+
+
+def finish(
+    query: PagedQuery, plan: PagePlan, recount: int | None = None, *, stacklevel: int = 2
+) -> tuple[pd.DataFrame, bool]:
+    """Concatenate the plan's pages and dedupe; warn about moved pages. Returns the frame (in
+    UTC) and whether it is consistent (no warning).
+
+    ``recount`` is a second count taken after the pages of an open window: when it differs
+    from the first, rows moved between pages even if the row count happens to agree.
+    """
+    frame = _frames.concat_frames(plan.ordered_frames(), query.schema, "UTC")
+    consistent = True
     if query.kind == "sessions":
         fetched = len(frame)
         frame = _frames.dedupe_sessions(frame)
         duplicates = fetched - len(frame)
         mismatch = plan.count is not None and query.max_rows is None and len(frame) != plan.count
-        if mismatch or duplicates:
+        moved = recount is not None and plan.count is not None and recount != plan.count
+        if mismatch or duplicates or moved:
             # a row seen twice proves rows moved down between requests: others may be missed
-            counted = f"Helicone counted {plan.count:,} sessions but " if mismatch else ""
+            if moved:
+                counted = (
+                    f"Helicone counted {plan.count:,} sessions when this pull started and "
+                    f"{recount:,} when it ended; "
+                )
+            elif mismatch:
+                counted = f"Helicone counted {plan.count:,} sessions but "
+            else:
+                counted = ""
             warnings.warn(
                 f"{counted}{len(frame):,} were fetched ({duplicates:,} duplicates removed): "
                 "traffic inside the window moved rows between pages, so some sessions may "
                 "be missing. Use a window that ended over an hour ago for exact, stable "
                 "results.",
                 InconsistentPagesWarning,
-                stacklevel=4,
+                stacklevel=stacklevel + 1,
             )
+            consistent = False
     else:
         frame = frame.drop_duplicates(subset=["request_id"], ignore_index=True)
     if query.max_rows is not None and len(frame) > query.max_rows:
         frame = frame.iloc[: query.max_rows].reset_index(drop=True)
-    return to_tz(frame, tz)
+    return frame, consistent
 
 
 def incomplete(
@@ -173,8 +330,7 @@ def incomplete(
     base_url: str,
 ) -> IncompleteFetchError:
     """The error of a pull that stopped half way, with what was fetched as ``.partial``."""
-    schema = _frames.SESSION_SCHEMA if query.kind == "sessions" else _frames.REQUEST_SCHEMA
-    frame = _frames.concat_frames(plan.ordered_frames(), schema, "UTC")
+    frame = _frames.concat_frames(plan.ordered_frames(), query.schema, "UTC")
     if query.kind == "sessions":
         frame = _frames.dedupe_sessions(frame)
     partial = to_tz(frame, tz)
@@ -197,10 +353,13 @@ def incomplete(
 
 
 def to_tz(frame: pd.DataFrame, tz: str | _dt.tzinfo) -> pd.DataFrame:
+    """A shallow copy with every tz-aware timestamp column shown in ``tz``."""
+    import pandas as pd
+
     zone = check_tz(tz)
     out = frame.copy(deep=False)
-    for col in ("created_at", "latest_request_created_at"):
-        if col in out.columns:
+    for col, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) != str(zone):
             out[col] = out[col].dt.tz_convert(zone)
     return out
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from .._frames import SESSION_SCHEMA, SESSION_WIRE_FIELDS
 from .filters import parse_filter
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
+
+SESSIONS_PATH = "/v1/session/query"
+COUNT_PATH = "/v1/session/count"
+NAMES_PATH = "/v1/session/name/query"
+REQUESTS_PATH = "/v1/request/query-clickhouse"
 
 
 class _Strict(BaseModel):
@@ -52,22 +58,26 @@ class SessionQueryParams(_Strict):
     _validate_filter = field_validator("filter")(_check_filter)
 
 
-class SessionResult(BaseModel):
-    """One row of ``/v1/session/query``: one (session_id, session_name) pair."""
+#: Wire type of each sessions-frame dtype (timestamps arrive as text, see the module docstring).
+_WIRE_TYPES: dict[str, Any] = {
+    "string": str,
+    "datetime64[ns, tz]": str,
+    "float64": float,
+    "Int64": int,
+    "object": list[str],
+}
 
-    model_config = ConfigDict(extra="ignore")
-
-    session_id: str
-    session_name: str
-    created_at: str
-    latest_request_created_at: str
-    total_cost: float
-    total_requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    avg_latency: float
-    user_ids: list[str]
+#: One row of ``/v1/session/query``: one (session_id, session_name) pair. Derived from the ONE
+#: schema map (``helicone_nb._frames.SESSION_SCHEMA`` / ``SESSION_WIRE_FIELDS``).
+_SESSION_FIELDS: dict[str, Any] = {
+    field: (_WIRE_TYPES[SESSION_SCHEMA[field][0]], ...) for field in SESSION_WIRE_FIELDS
+}
+SessionResult: type[BaseModel] = create_model(
+    "SessionResult",
+    __config__=ConfigDict(extra="ignore"),
+    __doc__="One row of ``/v1/session/query``: one (session_id, session_name) pair.",
+    **_SESSION_FIELDS,
+)
 
 
 class Envelope(BaseModel):

@@ -1,0 +1,162 @@
+"""Paging written once: the scheduler's re-count of open windows, the consolidated cache entry
+of a completed query, and cache file I/O of the async client off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+import helicone_nb as hnb
+from helicone_nb import PageCache, RetryPolicy
+
+from .fakes import FakeHelicone, session_row
+
+KEY = "sk-helicone-paging-test"
+FAST = RetryPolicy(max_retries=2, backoff=0.001, max_backoff=0.002)
+OLD = ("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z")  # settled long ago
+
+
+def client(fake: FakeHelicone, **kw: Any) -> hnb.Client:
+    kw.setdefault("retries", FAST)
+    kw.setdefault("cache", False)
+    kw.setdefault("concurrency", 1)
+    kw.setdefault("page_size", 100)
+    return hnb.Client(KEY, transport=fake.transport, **kw)
+
+
+class MovingCount(FakeHelicone):
+    """Serves ``rows`` but its count grows by ``step`` on every count request after the first."""
+
+    def __init__(self, rows: list[dict[str, Any]], step: int) -> None:
+        super().__init__(rows)
+        self.step = step
+        self.counts = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle(request)
+        if request.url.path != "/v1/session/count":
+            return response
+        self.counts += 1
+        body = json.loads(response.content)
+        body["data"]["count"] += self.step * (self.counts - 1)
+        return httpx.Response(200, json=body)
+
+
+# -- issue 11 item 3: an open window is counted again at the end ---------------------------
+
+
+def test_open_window_recounts_and_warns_when_the_count_moved_even_if_rows_agree() -> None:
+    fake = MovingCount([session_row(i) for i in range(300)], step=7)
+    with pytest.warns(hnb.InconsistentPagesWarning, match=r"counted 300 sessions when .* 307"):
+        df = client(fake).fetch_sessions("2h")  # ends now: inside the settle time
+    assert len(df) == 300  # the rows agree with the first count: only the re-count tells
+    assert len(fake.bodies("/v1/session/count")) == 2
+
+
+def test_open_window_with_a_steady_count_does_not_warn() -> None:
+    fake = MovingCount([session_row(i) for i in range(300)], step=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = client(fake).fetch_sessions("2h")
+    assert len(df) == 300 and len(fake.bodies("/v1/session/count")) == 2
+
+
+def test_settled_windows_and_single_pages_are_not_recounted() -> None:
+    fake = MovingCount([session_row(i) for i in range(300)], step=7)
+    assert len(client(fake).fetch_sessions(*OLD)) == 300
+    assert len(fake.bodies("/v1/session/count")) == 1
+    small = MovingCount([session_row(i) for i in range(50)], step=7)
+    assert len(client(small).fetch_sessions("2h")) == 50  # one page is one snapshot
+    assert len(small.bodies("/v1/session/count")) == 1
+
+
+def test_recount_uses_the_cache_clock_and_settle_time(tmp_path: Path) -> None:
+    fake = MovingCount([session_row(i) for i in range(300)], step=7)
+    end = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+    cache = PageCache(tmp_path, clock=lambda: end + dt.timedelta(minutes=30))  # still open
+    with pytest.warns(hnb.InconsistentPagesWarning, match="when this pull started"):
+        client(fake, cache=cache).fetch_sessions(OLD[0], end)
+    assert len(fake.bodies("/v1/session/count")) == 2
+
+
+# -- issue 11 headroom: one consolidated entry per completed query ------------------------------
+
+
+def test_a_completed_query_is_read_back_from_one_entry(tmp_path: Path) -> None:
+    rows = [session_row(i) for i in range(450)]
+    rows[3]["user_ids"] = []
+    fake = FakeHelicone(rows)
+    c = client(fake, cache=tmp_path)
+    cold = c.fetch_sessions(*OLD, tz="Europe/Berlin")
+    assert c.last_fetch.pages == 5
+    entries = {p for p in tmp_path.rglob("*.page")}
+    assert len(entries) == 1 + 5 + 1  # count, five pages, the whole result
+    pages = [p for p in entries if isinstance(_load(p), pd.DataFrame) and len(_load(p)) < 450]
+    for p in pages:
+        p.unlink()  # the warm path no longer needs the pages
+    n = len(fake.requests)
+    warm = c.fetch_sessions(*OLD, tz="Europe/Berlin")
+    assert len(fake.requests) == n
+    assert c.last_fetch.requests == 0 and c.last_fetch.cached_pages == 5
+    pd.testing.assert_frame_equal(cold, warm)
+    assert warm["user_ids"][3] == [] and warm["user_ids"][0] == ["user-0"]
+    warm["user_ids"][0].append("x")  # rows do not share lists
+    assert c.fetch_sessions(*OLD)["user_ids"][5] == ["user-5"]
+
+
+def test_inconsistent_pulls_are_not_consolidated(tmp_path: Path) -> None:
+    rows = [session_row(i) for i in range(150)] + [session_row(149)]
+    fake = FakeHelicone(rows, count=False)
+    c = client(fake, cache=tmp_path)
+    with pytest.warns(hnb.InconsistentPagesWarning):
+        c.fetch_sessions(*OLD)
+    with pytest.warns(hnb.InconsistentPagesWarning):  # read from the pages: warns again
+        c.fetch_sessions(*OLD)
+
+
+def _load(path: Path) -> Any:
+    import pickle
+
+    return pickle.loads(path.read_bytes())[2]
+
+
+# -- AsyncClient: cache file I/O off the event loop --------------------------------------------
+
+
+class RecordingCache(PageCache):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.threads: list[str] = []
+
+    def get(self, key: str) -> Any:
+        self.threads.append(threading.current_thread().name)
+        return super().get(key)
+
+    def put(self, key: str, value: Any, window_end: dt.datetime | None) -> None:
+        self.threads.append(threading.current_thread().name)
+        super().put(key, value, window_end)
+
+
+def test_async_client_reads_and_writes_cache_files_in_a_worker_thread(tmp_path: Path) -> None:
+    cache = RecordingCache(tmp_path)
+    fake = FakeHelicone([session_row(i) for i in range(250)])
+
+    async def run() -> tuple[pd.DataFrame, pd.DataFrame]:
+        async with hnb.AsyncClient(
+            KEY, transport=fake.transport, cache=cache, page_size=100, retries=FAST
+        ) as c:
+            return await c.fetch_sessions(*OLD), await c.fetch_sessions(*OLD)
+
+    cold, warm = asyncio.run(run())
+    pd.testing.assert_frame_equal(cold, warm)
+    loop_thread = threading.current_thread().name
+    assert cache.threads and loop_thread not in cache.threads
