@@ -99,8 +99,9 @@ def test_a_completed_query_is_read_back_from_one_entry(tmp_path: Path) -> None:
     cold = c.fetch_sessions(*OLD, tz="Europe/Berlin")
     assert c.last_fetch.pages == 5
     entries = {p for p in tmp_path.rglob("*.page")}
-    assert len(entries) == 1 + 5 + 1  # count, five pages, the whole result
-    pages = [p for p in entries if isinstance(_load(p), pd.DataFrame) and len(_load(p)) < 450]
+    assert len(entries) == 1 + 5  # the query's entry (count, then the whole result), 5 pages
+    pages = [p for p in entries if len(_load(p)) < 450]
+    assert len(pages) == 5
     for p in pages:
         p.unlink()  # the warm path no longer needs the pages
     n = len(fake.requests)
@@ -111,6 +112,17 @@ def test_a_completed_query_is_read_back_from_one_entry(tmp_path: Path) -> None:
     assert warm["user_ids"][3] == [] and warm["user_ids"][0] == ["user-0"]
     warm["user_ids"][0].append("x")  # rows do not share lists
     assert c.fetch_sessions(*OLD)["user_ids"][5] == ["user-5"]
+
+
+def test_a_capped_result_is_not_served_for_the_whole_query(tmp_path: Path) -> None:
+    fake = FakeHelicone([session_row(i) for i in range(450)])
+    c = client(fake, cache=tmp_path)
+    assert len(c.fetch_sessions(*OLD, max_sessions=250)) == 250
+    assert len(c.fetch_sessions(*OLD)) == 450
+    assert len(c.fetch_sessions(*OLD, max_sessions=250)) == 250
+    n = len(fake.requests)
+    assert len(c.fetch_sessions(*OLD)) == 450
+    assert len(fake.requests) == n and not fake.bodies("/v1/session/count")[1:]
 
 
 def test_inconsistent_pulls_are_not_consolidated(tmp_path: Path) -> None:

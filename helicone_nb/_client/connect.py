@@ -65,6 +65,7 @@ def connect(
         DEMO_DEFAULT_REQUESTS,
         DEMO_END,
         DEMO_START,
+        GENERATOR_VERSION,
         InProcessTransport,
         demo_backend,
     )
@@ -73,8 +74,6 @@ def connect(
     backend = demo_backend(size, seed=demo_seed)
     if "base_url" in client_kwargs or "region" in client_kwargs:
         raise TypeError("base_url / region do not apply to the demo data")
-    from ..backend._demo import GENERATOR_VERSION
-
     client = Client(
         # the "key" names the demo data, so cached pages of another generator are never reused
         f"demo-v{GENERATOR_VERSION}-{demo_seed}-{size}",
