@@ -145,29 +145,27 @@ class Pull:
 
     def run(self) -> PullFlow:
         try:
-            head = None
             if self.read:
-                head = yield CacheRead(self._head_key())
-                whole = unpack_complete(head, self.query.max_rows)
+                entry = yield CacheRead(self._complete_key())
+                whole = unpack_complete(entry, self.query.max_rows)
                 if whole is not None:
                     frame, pages, rows = whole
                     self._entry = (pages, rows)
                     return to_tz(frame, self.tz)
-            warm = yield from self._warm_start(head)
+            warm = yield from self._warm_start()
             yield from self._fetch(warm)
             recount = yield from self._recount()
             frame, consistent = finish(self.query, self.plan, recount, stacklevel=self.stacklevel)
             pages = len(self.plan.ordered_frames())
             if self.write and consistent and pages > 1:
-                entry = pack_complete(frame, pages, self.bar.rows, self.plan.count, self.query)
-                yield CacheWrite(self._head_key(), entry, self.query.window_end)
+                entry = pack_complete(frame, pages, self.bar.rows, self.query)
+                yield CacheWrite(self._complete_key(), entry, self.query.window_end)
             return to_tz(frame, self.tz)
         finally:
             self.bar.close()
 
-    def _warm_start(self, head: Any) -> Generator[Command, Any, bool]:
-        """Take the count (from ``head``, the query's entry) and the leading pages from the
-        cache, in order, without a request.
+    def _warm_start(self) -> Generator[Command, Any, bool]:
+        """Take the count and the leading pages from the cache, in order, without a request.
 
         Returns True when the count came from the cache (so it is not asked for again).
         """
@@ -176,11 +174,12 @@ class Pull:
         assert self.ctx.cache_key is not None
         query, plan = self.query, self.plan
         warm = False
-        count = head_count(head) if query.count_body is not None else None
-        if count is not None:
-            plan.count = count
-            self.bar.set_total(max(1, -(-count // query.page_size)))
-            warm = True
+        if query.count_body is not None:
+            count = yield CacheRead(self.ctx.cache_key(query, query.count_path, None))
+            if isinstance(count, int) and not isinstance(count, bool):
+                plan.count = count
+                self.bar.set_total(max(1, -(-count // query.page_size)))
+                warm = True
         offset = 0
         while not plan.done():
             limit = plan.limit()
@@ -269,16 +268,11 @@ class Pull:
             base_url=self.ctx.base_url,
         )
 
-    def _head_key(self) -> str:
-        """The query's own entry: its count, replaced by the whole result once complete.
-
-        (One entry per query plus one per page, as before the whole result was kept.)
-        """
+    def _complete_key(self) -> str:
+        """The entry of the whole result (per ``max_rows``: a capped result is another one)."""
         assert self.ctx.cache_key is not None
         query = self.query
-        if query.count_body is not None:
-            return self.ctx.cache_key(query, query.count_path, None)
-        return self.ctx.cache_key(query, f"{query.path}#complete", None)
+        return self.ctx.cache_key(query, f"{query.path}#complete:{query.max_rows}", None)
 
     # -- after the pull --------------------------------------------------------------------
 
@@ -301,45 +295,27 @@ class Pull:
 # ------------------------------------------------------------------------------------------
 
 
-def pack_complete(
-    frame: pd.DataFrame, pages: int, rows: int, count: int | None, query: PagedQuery
-) -> pd.DataFrame:
-    """The finished frame (UTC) as the query's entry: a re-run is one file read.
+def pack_complete(frame: pd.DataFrame, pages: int, rows: int, query: PagedQuery) -> pd.DataFrame:
+    """The finished frame (UTC) as one cache entry: a re-run is one file read.
 
-    The entry is the typed frame itself, marked in ``attrs`` with the count (it replaces the
-    count's entry), the pages and rows it came from, and ``max_rows``. (A columnar
-    ``user_ids`` was measured too: rebuilding the per-row lists costs what unpickling them
-    does once the cache reads with the garbage collector paused, see
-    :meth:`~.cache.PageCache.get`.)
+    The entry is the typed frame itself, marked in ``attrs`` with the pages and rows it came
+    from and its ``max_rows``. (A columnar ``user_ids`` was measured too: rebuilding the
+    per-row lists costs what unpickling them does once the cache reads with the garbage
+    collector paused, see :meth:`~.cache.PageCache.get`.)
     """
     out = frame.copy(deep=False)
-    meta = {"pages": pages, "rows": rows, "count": count, "max_rows": query.max_rows}
-    out.attrs = {COMPLETE_ATTR: meta}
+    out.attrs = {COMPLETE_ATTR: {"pages": pages, "rows": rows, "max_rows": query.max_rows}}
     return out
 
 
-def _meta(value: Any) -> dict[str, Any] | None:
+def unpack_complete(value: Any, max_rows: int | None) -> tuple[pd.DataFrame, int, int] | None:
+    """``(frame, pages, rows)`` of a complete entry made with ``max_rows``, else None."""
     import pandas as pd
 
     if not isinstance(value, pd.DataFrame):
         return None
     meta = value.attrs.get(COMPLETE_ATTR)
-    return meta if isinstance(meta, dict) else None
-
-
-def unpack_complete(value: Any, max_rows: int | None) -> tuple[pd.DataFrame, int, int] | None:
-    """``(frame, pages, rows)`` of a complete entry made with ``max_rows``, else None."""
-    meta = _meta(value)
-    if meta is None or meta.get("max_rows") != max_rows:
+    if not isinstance(meta, dict) or meta.get("max_rows") != max_rows:
         return None
     value.attrs = {}
     return value, int(meta["pages"]), int(meta["rows"])
-
-
-def head_count(value: Any) -> int | None:
-    """The count a query's entry holds: an int, or the count a complete entry carries."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    meta = _meta(value)
-    count = meta.get("count") if meta is not None else None
-    return count if isinstance(count, int) else None
