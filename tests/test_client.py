@@ -512,9 +512,15 @@ def test_injected_http_transport_is_used_for_everything() -> None:
 
 
 def test_no_warnings_on_a_clean_fetch() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        make(FakeHelicone()).fetch_sessions(*WINDOW)
+    """A clean multi-page pull warns about nothing (recorded, not only turned into errors) and
+    returns exactly the server's rows in order, once each."""
+    rows = [session_row(i) for i in range(250)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = make(FakeHelicone(rows), page_size=100).fetch_sessions(*WINDOW)
+    assert [str(w.message) for w in caught] == []
+    assert df["session_id"].tolist() == [r["session_id"] for r in rows]
+    assert df["total_cost"].tolist() == pytest.approx([r["total_cost"] for r in rows])
 
 
 def test_relative_window_sent_aligned_to_minute() -> None:

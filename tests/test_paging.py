@@ -172,3 +172,55 @@ def test_async_client_reads_and_writes_cache_files_in_a_worker_thread(tmp_path: 
     pd.testing.assert_frame_equal(cold, warm)
     loop_thread = threading.current_thread().name
     assert cache.threads and loop_thread not in cache.threads
+
+
+# -- issue 16 item 1: bugs the tests would not catch ---------------------------------------------
+
+
+def test_the_cache_key_includes_the_filter(tmp_path: Path) -> None:
+    fake = FakeHelicone([session_row(i) for i in range(5)])
+    c = client(fake, cache=tmp_path)
+    c.fetch_sessions(*OLD, filter=hnb.request.model == "a")
+    sent = len(fake.requests)
+    c.fetch_sessions(*OLD, filter=hnb.request.model == "b")
+    assert len(fake.requests) == 2 * sent  # the second filter reached the transport too
+    models = [b["filter"]["request_response_rmt"]["model"]["equals"] for b in fake.bodies()]
+    assert models == ["a", "b"]
+
+
+def test_request_rows_are_deduplicated_on_request_id_across_pages() -> None:
+    def row(i: int) -> dict[str, Any]:
+        return {
+            "request_id": f"r{i}",
+            "request_created_at": f"2025-01-01T00:00:{i:02d}.000Z",
+            "request_properties": {"Helicone-Session-Id": "s1"},
+        }
+
+    fake = FakeHelicone()
+    fake.requests_rows = [row(0), row(1), row(1), row(2), row(3)]  # page 2 repeats a row
+    df = client(fake, page_size=2).fetch_session_requests("s1")
+    assert df["request_id"].tolist() == ["r0", "r1", "r2", "r3"]
+
+
+class WrongCount(FakeHelicone):
+    """Its count says ``count`` whatever rows it holds."""
+
+    def __init__(self, rows: list[dict[str, Any]], count: int) -> None:
+        super().__init__(rows)
+        self.wrong = count
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle(request)
+        if request.url.path != "/v1/session/count":
+            return response
+        body = json.loads(response.content)
+        body["data"]["count"] = self.wrong
+        return httpx.Response(200, json=body)
+
+
+def test_the_pager_does_not_trust_a_count_that_is_too_low() -> None:
+    fake = WrongCount([session_row(i) for i in range(250)], count=150)
+    with pytest.warns(hnb.InconsistentPagesWarning, match="counted 150 sessions but 250"):
+        df = client(fake).fetch_sessions(*OLD)
+    assert len(df) == 250
+    assert df["session_id"].tolist() == [f"sess-{i:05d}" for i in range(250)]
