@@ -25,8 +25,8 @@ import httpx
 
 from .._errors import APIError, IncompleteFetchError, UsageError
 from .._wire.filters import ALL, FilterLike, as_filter
-from .._wire.time import resolve_window
 from .._wire.models import REQUESTS_PATH
+from .._wire.time import resolve_window
 from .progress import interactive
 from .slices import Call, Completed, Range, SlicePlanner, floor_second, subtract_ranges
 
