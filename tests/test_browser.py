@@ -310,6 +310,12 @@ def test_dashboard_follows_filters_sorts_and_opens_rows(tmp_path: Path) -> None:
                 )
                 expect(page.locator("table.hnb-requests tbody tr").first).to_be_visible()
                 page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+                # request rows are available (the demo serves them): the By model tab
+                page.get_by_role("tab", name="By model").click()
+                models = page.locator("table.hnb-models tbody tr")
+                expect(models.first).to_be_visible()
+                assert models.count() >= 2
                 html_text = page.content()
             assert proc.poll() is None
         assert proc.returncode == 0, (tmp_path / "dashboard.log").read_text()[-2000:]

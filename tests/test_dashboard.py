@@ -57,6 +57,36 @@ def test_strip_and_what_changed_follow_the_filters(demo: hnb.Client) -> None:
     prev_named = demo.fetch_sessions(start, end, name="sql-copilot")
     assert dashboard.previous is not None and dashboard.previous.sessions == len(prev_named)
     assert f"{len(named):,}" in _text(dashboard.strip.value)
+    # request rows (the demo serves them): p95 of requests, error rate, By model
+    requests = dashboard.requests
+    assert requests is not None and set(requests["session_id"]) <= set(named["session_id"])
+    assert len(requests) == int(named["total_requests"].sum())
+    assert dashboard.metrics.latency_of == "requests"
+    assert dashboard.metrics.error_rate == pytest.approx(float((requests["status"] >= 400).mean()))
+    assert "By model" in dashboard.explorer.tabs.titles
+    for model in set(requests["model"]):
+        assert f"<td>{model}</td>" in dashboard.by_model.value
+
+
+def test_dashboard_over_a_mirror_shows_its_latest_week(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jsonl, root = tmp_path / "demo.jsonl", tmp_path / "mirror"
+    assert main(["demo", "--jsonl", str(jsonl), "--requests", "2000"]) == 0
+    mirror = hnb.Mirror(root)
+    mirror.import_jsonl(jsonl)
+    last = mirror.data_range()[1]  # type: ignore[index]
+    mirror.close()
+    monkeypatch.setenv("HELICONE_NB_DASHBOARD_SOURCE", "mirror")
+    monkeypatch.setenv("HELICONE_NB_DASHBOARD_MIRROR", str(root))
+    dashboard = Dashboard.from_environment(debounce=0)
+    assert dashboard.wait(timeout=60)
+    assert f"mirror {root}" in dashboard.title.value
+    window = dashboard.explorer.filters.window()
+    assert window[1] == last.replace(second=0, microsecond=0) or window[1] <= last
+    assert len(dashboard.explorer.df) > 0 and dashboard.metrics is not None
+    assert dashboard.requests is not None and len(dashboard.requests) > 0
+    assert "By model" in dashboard.explorer.tabs.titles
 
 
 def test_metrics_from_request_rows() -> None:

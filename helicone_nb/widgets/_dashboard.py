@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
@@ -29,6 +30,7 @@ from ._metrics import (
     session_requests,
     strip_html,
     window_metrics,
+    with_requests,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from ._render import View
 
 log = logging.getLogger("helicone_nb.widgets")
+
+#: Request frames kept in memory (each a window's rows for one request-level filter).
+_KEPT_REQUEST_FRAMES = 6
 
 
 def _period_text(window: tuple[_dt.datetime, _dt.datetime]) -> str:
@@ -96,6 +101,7 @@ class Dashboard:
         self.requests: pd.DataFrame | None = None  # the request rows of the sessions shown
         self._lock = threading.RLock()
         self._requests_ok = callable(getattr(self.client, "fetch_requests", None))
+        self._request_rows: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
         title = "Helicone dashboard" + (f" · {source}" if source else "")
         self.title: Any = w.HTML(
             f"{CSS}<h2 style='margin:4px 0;color:var(--jp-ui-font-color0,inherit)'>"
@@ -137,9 +143,15 @@ class Dashboard:
             if source == "demo":
                 client, label = connect(demo=True), "demo data"
             elif source == "mirror":
+                from ..mirror import Mirror
+
                 path = os.environ.get(MIRROR_ENV, "")
-                by_mirror: Any = connect  # connect(mirror=) lands with the mirror
-                client, label = by_mirror(mirror=path), f"mirror {path}"
+                mirror = Mirror(path)
+                client, label = mirror.client(), f"mirror {path}"
+                span = mirror.data_range()
+                if span is not None and "start" not in kwargs:
+                    # offline data: the latest week the mirror holds, not the week before now
+                    kwargs["start"], kwargs["end"] = span[1] - _dt.timedelta(days=7), span[1]
             elif source == "live":
                 if not os.environ.get("HELICONE_API_KEY"):
                     raise UsageError("the live dashboard needs HELICONE_API_KEY")
@@ -164,55 +176,86 @@ class Dashboard:
         """A new result is on screen: recompute every panel for its filters (fetch thread)."""
         started = time.monotonic()
         window = view.window
+        before_window = previous_window(window)
         period = _period_text(window)
         previous_df: pd.DataFrame | None = None
         errors: list[str] = []
         try:
-            first, last = previous_window(window)
-            kwargs = {**view.state.fetch_kwargs(), "start": first, "end": last}
+            kwargs = {**view.state.fetch_kwargs(), "start": before_window[0]}
+            kwargs["end"] = before_window[1]
             previous_df = self.client.fetch_sessions(**kwargs, progress=False)
         except Exception as exc:  # shown in place; the other panels still update
             log.debug("previous period failed", exc_info=True)
             errors.append(f"the previous period could not be fetched: {describe_error(exc)}")
         now = window_metrics(view.df)
         before = None if previous_df is None else window_metrics(previous_df)
-        if not self.explorer.is_current(view):
-            return
-        self._show(view, now, before, previous_df, period, errors)
         if not self._requests_ok:
+            if self.explorer.is_current(view):
+                self._show(view, now, before, previous_df, period, errors)
             return
-        self.note.value = note("⏳ Fetching request rows for p95 latency, error rate, By model…")
+        if not self._has_request_rows(view, [window, before_window]):
+            # a pull is coming: show what the sessions say while it runs
+            if not self.explorer.is_current(view):
+                return
+            self._show(view, now, before, previous_df, period, errors)
+            self.note.value = note(
+                "⏳ Fetching request rows for p95 latency, error rate, By model…"
+            )
         try:
             requests = session_requests(self._fetch_requests(view, window), view.df)
             previous_requests = None
             if previous_df is not None:
                 previous_requests = session_requests(
-                    self._fetch_requests(view, previous_window(window)), previous_df
+                    self._fetch_requests(view, before_window), previous_df
                 )
         except Exception as exc:
             log.debug("request rows failed", exc_info=True)
             if self.explorer.is_current(view):
                 errors.append(f"request rows could not be fetched: {describe_error(exc)}")
-                self._show_errors(errors)
+                self._show(view, now, before, previous_df, period, errors)
             return
-        now = window_metrics(view.df, requests)
-        if previous_df is not None and previous_requests is not None:
-            before = window_metrics(previous_df, previous_requests)
+        now = with_requests(now, requests)
+        if before is not None and previous_requests is not None:
+            before = with_requests(before, previous_requests)
+        by_model = by_model_html(requests)
         if not self.explorer.is_current(view):
             return
         with self._lock:
             self.requests = requests
             self._add_by_model_tab()
-            self.by_model.value = by_model_html(requests)
+            self.by_model.value = by_model
         self._show(view, now, before, previous_df, period, errors)
         log.debug("dashboard panels in %.3f s", time.monotonic() - started)
+
+    def _has_request_rows(
+        self, view: View, windows: list[tuple[_dt.datetime, _dt.datetime]]
+    ) -> bool:
+        with self._lock:
+            return all(self._key(view, w) in self._request_rows for w in windows)
+
+    @staticmethod
+    def _key(view: View, window: tuple[_dt.datetime, _dt.datetime]) -> tuple[Any, ...]:
+        return (window, view.tz, view.request_filter.to_python())
 
     def _fetch_requests(
         self, view: View, window: tuple[_dt.datetime, _dt.datetime]
     ) -> pd.DataFrame:
-        frame: pd.DataFrame = self.client.fetch_requests(  # type: ignore[attr-defined]
+        """The request rows of a window and request-level filter, kept in memory for the next
+        few changes: a change of name, search or session-level condition reuses them (the rows
+        of the sessions shown are picked afterwards), so it needs no pull at all."""
+        key = self._key(view, window)
+        with self._lock:
+            frame = self._request_rows.get(key)
+            if frame is not None:
+                self._request_rows.move_to_end(key)
+                return frame
+        frame = self.client.fetch_requests(
             window[0], window[1], filter=view.request_filter, tz=view.tz, progress=False
         )
+        with self._lock:
+            self._request_rows[key] = frame
+            while len(self._request_rows) > _KEPT_REQUEST_FRAMES:
+                self._request_rows.popitem(last=False)
         return frame
 
     def _show(

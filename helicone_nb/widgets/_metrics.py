@@ -51,27 +51,33 @@ def session_requests(requests: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataF
     return requests.loc[keep.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
 
 
+def with_requests(metrics: Metrics, requests: pd.DataFrame) -> Metrics:
+    """``metrics`` with the p95 latency and error rate of the window's request rows."""
+    import dataclasses
+
+    status = float_values(requests["status"])
+    return dataclasses.replace(
+        metrics,
+        p95_latency_ms=_p95(float_values(requests["latency_ms"])),
+        error_rate=float((status >= 400).mean()) if status.size else None,
+        latency_of="requests",
+    )
+
+
 def window_metrics(sessions: pd.DataFrame, requests: pd.DataFrame | None = None) -> Metrics:
     """The metrics of a window from its sessions (and the requests of those sessions)."""
     s = recipes.summary(sessions).iloc[0]
-    if requests is not None:
-        latency = _p95(float_values(requests["latency_ms"]))
-        status = float_values(requests["status"])
-        error_rate = float((status >= 400).mean()) if status.size else None
-        latency_of = "requests"
-    else:
-        latency = _p95(float_values(sessions["avg_latency"]))
-        error_rate = None
-        latency_of = "session means"
-    return Metrics(
+    latency = _p95(float_values(sessions["avg_latency"]))
+    metrics = Metrics(
         cost=float(s["total_cost"]) if not missing(s["total_cost"]) else 0.0,
         sessions=int(s["sessions"]),
         requests=0 if missing(s["requests"]) else int(s["requests"]),
         users=0 if missing(s["users"]) else int(s["users"]),
         p95_latency_ms=latency,
-        error_rate=error_rate,
-        latency_of=latency_of,
+        error_rate=None,
+        latency_of="session means",
     )
+    return metrics if requests is None else with_requests(metrics, requests)
 
 
 def previous_window(window: tuple[_dt.datetime, _dt.datetime]) -> tuple[_dt.datetime, _dt.datetime]:
@@ -81,10 +87,14 @@ def previous_window(window: tuple[_dt.datetime, _dt.datetime]) -> tuple[_dt.date
 
 
 def _change(now: float | None, before: float | None, fmt: Callable[[Any], str]) -> str:
-    """'+12% (+$3.20)', '–' when either side is unknown, 'new' from zero."""
+    """'+12% (+$3.20)', '–' when either side is unknown, 'new' from zero; rates (shares)
+    change in percentage points: '+0.5 pp'."""
     if now is None or before is None:
         return "–"
     delta = now - before
+    if fmt is percent:
+        sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+        return f"{sign}{abs(delta) * 100:.1f} pp"
     if before == 0:
         return "no change" if now == 0 else "new"
     sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
