@@ -39,23 +39,30 @@ def build_report(
 
     The page has a summary table, cost over time, cost by session name (Pareto) and by user,
     the top sessions, cost and latency outliers, the latency distribution, latency vs tokens,
-    session durations and the most expensive session's tree and timeline. Plots are embedded
+    session durations, then from the window's request rows (when the client has
+    ``fetch_requests``) "By model" (cost, requests, p95 latency, error rate), "Prices" (cost
+    gaps: requests Helicone could not price, models the price list does not know; the
+    re-pricing check against genai-prices) and "What changed" (the last 7 days against the 7
+    before, or the two halves of a shorter window, per session name and model, and the
+    largest week-over-week shifts), and the most expensive session's tree and timeline.
+    Plots are embedded
     as base64 PNG images; there are no external files or scripts. The window, time zone and
     data source are stated; the API key never appears.
 
     Parameters
     ----------
-    client : helicone_nb.Client or any object with the same two methods
-        ``fetch_sessions(start, end, *, tz, ...)`` and
-        ``fetch_session_requests(session_id, *, start, end, tz)``; e.g.
-        ``helicone_nb.connect()``.
+    client : helicone_nb.Client or any object with the same methods
+        ``fetch_sessions(start, end, *, tz, ...)``,
+        ``fetch_session_requests(session_id, *, start, end, tz)`` and optionally
+        ``fetch_requests(start, end, *, tz, filter)``; e.g. ``helicone_nb.connect()``.
     start, end : time-like
         The window, in any form ``fetch_sessions`` accepts (``"30d"``, ``"2025-01-01"``,
         datetimes); ``end`` defaults to now.
     tz : str, default "UTC"
         IANA zone for naive inputs, days and every time shown.
     filter, search, name, max_sessions
-        Passed on to ``fetch_sessions``.
+        Passed on to ``fetch_sessions``; ``filter`` (request-level conditions) and ``name``
+        also restrict the request rows.
     title : str, optional
         Page heading (default "Helicone sessions report").
     top : int, default 10
@@ -76,7 +83,9 @@ def build_report(
     >>> client = hnb.connect(demo=True, quiet=True, demo_requests=2000)
     >>> page = build_report(client, DEMO_START, DEMO_END, tz=DEMO_TZ)
     >>> page.count('<img src="data:image/png;base64,')
-    7
+    11
+    >>> all(f"<h2>{h}</h2>" in page for h in ("By model", "Prices", "What changed"))
+    True
     >>> "Demo data." in page and client._api_key not in page
     True
     """

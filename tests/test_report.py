@@ -82,6 +82,40 @@ def built() -> tuple[FakeClient, str]:
     return client, page
 
 
+class RequestsClient(FakeClient):
+    """A client that also has fetch_requests: the report adds the request-level sections."""
+
+    def fetch_requests(self, start: Any, end: Any = None, **kwargs: Any) -> pd.DataFrame:
+        from tests.test_recipes_requests import ROWS_REQ, wire
+
+        self.calls.append(("fetch_requests", (start, end), kwargs))
+        rows = [*ROWS_REQ, wire(9, "acme-llm-7b", 0.0, provider="ACME", day=8)]
+        return requests_frame(rows, tz=kwargs.get("tz", "UTC"))
+
+
+def test_report_request_sections_by_model_prices_what_changed() -> None:
+    client = RequestsClient()
+    page = report.build_report(client, "2025-07-01", "2025-07-16", tz="UTC")
+    assert page.count(IMG) == 11
+    for heading in ("By model", "Prices", "What changed"):
+        assert f"<h2>{heading}</h2>" in page
+    assert ("fetch_requests", ("2025-07-01", "2025-07-16"), {"tz": "UTC", "progress": False}) in (
+        client.calls)
+    assert '<tr><td>gpt-4o</td><td class="n">3</td><td class="n">$0.0105</td>' in page
+    assert '<td class="n">66.7%</td>' in page  # gpt-4o's error rate: 500 and 429 of 3
+    assert "1 request with tokens has no recorded cost" in page  # acme-llm-7b
+    assert "The price list does not know acme-llm-7b" in page
+    assert "the last 7 days against the 7 before" in page
+    assert "Re-pricing check" in page
+    short = report.build_report(client, "2025-07-07", "2025-07-16", tz="UTC")
+    assert "the second half of the window against the first" in short
+
+
+def test_report_without_fetch_requests_says_why(built: tuple[FakeClient, str]) -> None:
+    _, page = built
+    assert "Not shown: this client cannot fetch request rows" in page
+
+
 def test_report_has_every_plot_and_section(built: tuple[FakeClient, str]) -> None:
     client, page = built
     assert page.startswith("<!DOCTYPE html>")
@@ -371,9 +405,25 @@ def test_demo_report_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
         f"{last:%Y-%m-%d %H:%M} ({DEMO_TZ}) [demo data]"
     )
     page = out.read_text(encoding="utf-8")
-    assert page.count(IMG) == 7
+    # 7 session plots, and since issue 13: cost by model, latency by model, error rate, change
+    assert page.count(IMG) == 11
     assert "<b>Demo data.</b>" in page
     assert "└── " in page  # the most expensive session's tree
+    for heading in ("By model", "Prices", "What changed"):
+        assert f"<h2>{heading}</h2>" in page
+    # the July support-chat model change: 3.8.0 (2025-07-21) routes answers to gpt-4o
+    shifts = page[page.index("Largest week-over-week shifts"):]
+    body = shifts.index("<tbody><tr>")
+    first_row = shifts[body:shifts.index("</tr>", body)]
+    assert "2025-07-21" in first_row and "support-chat" in first_row and "gpt-4o" in first_row
+    requests = helicone_nb.connect(demo=True, quiet=True).fetch_requests(
+        DEMO_START, DEMO_END, tz=DEMO_TZ, progress=False)
+    tokens = requests["prompt_tokens"].fillna(0) + requests["completion_tokens"].fillna(0)
+    unpriced = int(((tokens > 0) & ~(requests["cost"].fillna(0) > 0)).sum())
+    if unpriced:  # the demo's slice of requests Helicone could not price
+        assert f"{unpriced:,} requests with tokens have no recorded cost" in page
+    else:
+        assert "None: every request with tokens has a recorded cost" in page
 
 
 def test_demo_sessions_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -54,6 +54,8 @@ def money(value: Any, decimals: int | None = None, *, na: str = NA) -> str:
     if missing(value):
         return na
     v = float(value)
+    if abs(v) < 1e-10:  # float noise of sums and differences (1e-17), not money
+        v = 0.0
     if math.isinf(v):
         return "-$∞" if v < 0 else "$∞"
     d = money_decimals(v) if decimals is None else max(0, int(decimals))

@@ -21,6 +21,7 @@ from .._present.html import html_table, key_value_table
 from .._present.style import tz_name
 from .._present.text import DEMO_BANNER, cell, integer, money, number, percent, timestamp
 from .._recipes.sessions import SUMMARY_COLUMNS
+from .requests import request_sections
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +41,7 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;height:auto;display:block;margin:8px 0}
 pre{background:#f6f6f6;padding:12px;overflow-x:auto;font-size:.85em;line-height:1.35}
 .demo{background:#fff4d6;border:1px solid #e6c35c;padding:8px 12px;margin:12px 0}
-.missing{color:#a33}
+.missing{color:#a33}.gap{color:#8a4b00}
 footer{color:#777;font-size:.85em;margin-top:40px}
 """
 
@@ -68,6 +69,9 @@ class ReportResult:
     sessions: pd.DataFrame
     summary: pd.DataFrame
     plots_drawn: bool
+    #: The window's request rows behind "By model", "Prices" and "What changed" (None when
+    #: the client cannot fetch them).
+    requests: pd.DataFrame | None = None
 
 
 def _have_matplotlib() -> bool:
@@ -402,6 +406,11 @@ def build(
     )
     add(img(lambda ax: plots.plot_session_duration(df, ax=ax), (10, 4), "session duration", ok))
 
+    # By model, prices, what changed (request rows) -------------------------------------------
+    requests = request_sections(
+        client, start, end, tz=tz, filter=filter, name=name, top=top, ok=ok, img=img, add=add
+    )
+
     # Drill-down ------------------------------------------------------------------------------
     if drill_down and not df.empty:
         first = recipes.top_sessions(df, "total_cost", n=1).iloc[0]
@@ -443,4 +452,4 @@ def build(
     for secret in _secrets(client):
         page = page.replace(secret, "[redacted]")
         page = page.replace(html.escape(secret), "[redacted]")
-    return ReportResult(html=page, sessions=df, summary=summary, plots_drawn=ok)
+    return ReportResult(html=page, sessions=df, summary=summary, plots_drawn=ok, requests=requests)
