@@ -29,6 +29,7 @@ EXPECTED = [
     "03-latency-analysis",
     "04-interactive-filtering",
     "05-session-drilldown",
+    "06-models-and-prices",
 ]
 PUBLIC_MODULES = {
     "helicone_nb",

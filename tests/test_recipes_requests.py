@@ -468,3 +468,17 @@ def test_compare_periods_bad_periods(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         recipes.compare_periods(req, before=before, after=after)
+
+
+def test_your_prices_without_cache_prices_keep_the_databases_cache_prices() -> None:
+    df = pd.DataFrame({"model": ["gpt-4o"], "provider": ["OPENAI"], "prompt_tokens": [0],
+                       "completion_tokens": [0], "prompt_cache_read_tokens": [1_000_000],
+                       "cost": [0.0]})
+    listed = recipes.price_list(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0}})
+    assert listed[["input", "cache_read", "price_source"]].iloc[0].tolist() == [
+        2.0, 1.25, "your prices"]
+    out = recipes.reprice(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0}})
+    assert out["repriced_cost"].iloc[0] == pytest.approx(1.25)
+    explicit = recipes.reprice(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0,
+                                                      "cache_read": 0.5}})
+    assert explicit["repriced_cost"].iloc[0] == pytest.approx(0.5)

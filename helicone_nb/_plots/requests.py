@@ -379,7 +379,7 @@ def plot_change(
             fontsize=8,
         )
     span = float(np.max(np.abs(values))) or 1.0
-    ax.set_xlim(
-        min(0.0, float(values.min())) - 0.35 * span, max(0.0, float(values.max())) + 0.35 * span
-    )
+    low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
+    # room for the labels beside the bars: "-$1.16 (-14%)" is wider than "+$5.22"
+    ax.set_xlim(low - (0.6 if low < 0 else 0.05) * span, high + (0.45 if high > 0 else 0.05) * span)
     return ax

@@ -71,6 +71,8 @@ class Price:
     source: str
     priced_as: str
     tiers: tuple[tuple[int, tuple[float, float, float, float]], ...] = ()
+    #: A user's table gave cache prices (else they come from the database, or the input price).
+    explicit_cache: bool = True
 
 
 def check_prices(prices: Any, fn: str) -> dict[str, Price]:
@@ -132,8 +134,27 @@ def check_prices(prices: Any, fn: str) -> dict[str, Price]:
             cache_write=values.get("cache_write", values["input"]),
             source=SOURCE_USER,
             priced_as=model,
+            explicit_cache="cache_read" in values or "cache_write" in values,
         )
     return out
+
+
+def lookup(
+    model: str, provider: str | None, table: dict[str, Price], when: _dt.datetime
+) -> Price | None:
+    """The price of ``model``: the user's table first, then the database. A user price
+    without cache prices takes the database's cache prices for the model (cached tokens cost a
+    fraction of input tokens), else its own input price."""
+    from dataclasses import replace
+
+    price = table.get(model) or table.get(model.lower())
+    if price is None:
+        return database_price(model, provider, when)
+    if not price.explicit_cache:
+        known = database_price(model, provider, when)
+        if known is not None:
+            price = replace(price, cache_read=known.cache_read, cache_write=known.cache_write)
+    return price
 
 
 def _decimal_price(value: Any) -> tuple[float, tuple[tuple[int, float], ...]]:
@@ -260,10 +281,8 @@ def price_rows(
         provider = key["provider"] if "provider" in by else None
         if not isinstance(model, str) or not model:
             continue
-        price = table.get(model) or table.get(model.lower())
-        if price is None:
-            when = _when(times.iloc[rows] if times is not None else None)
-            price = database_price(model, provider if isinstance(provider, str) else None, when)
+        when = _when(times.iloc[rows] if times is not None else None)
+        price = lookup(model, provider if isinstance(provider, str) else None, table, when)
         if price is None:
             continue
         source[i] = price.source
@@ -295,8 +314,9 @@ def reprice(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) -> 
         ``prompt_cache_write_tokens`` and ``provider`` are used when present).
     prices : dict, optional
         Your own prices, ``{"model": {"input": usd_per_mtok, "output": usd_per_mtok}}``
-        (optionally ``"cache_read"``, ``"cache_write"``; they default to the input price).
-        They override the genai-prices database for those models.
+        (optionally ``"cache_read"``, ``"cache_write"``; without them, the database's cache
+        prices for the model, else the input price). They override the genai-prices database
+        for those models.
 
     Returns
     -------
@@ -586,10 +606,8 @@ def price_list(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) 
         provider = key["provider"] if "provider" in by else None
         price = None
         if isinstance(model, str) and model:
-            price = table.get(model) or table.get(model.lower())
-            if price is None:
-                when = _when(times[g.codes == i] if times is not None else None)
-                price = database_price(model, provider if isinstance(provider, str) else None, when)
+            when = _when(times[g.codes == i] if times is not None else None)
+            price = lookup(model, provider if isinstance(provider, str) else None, table, when)
         nan = float("nan")
         rows.append(
             {
