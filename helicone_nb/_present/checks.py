@@ -89,6 +89,14 @@ def float_values(series: Any) -> np.ndarray[Any, Any]:
     import numpy as np
     import pandas as pd
 
+    dtype = getattr(series, "dtype", None)
+    if dtype is not None and not isinstance(dtype, pd.CategoricalDtype):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(
+            dtype
+        ):  # Int64 / Float64 / boolean: straight to float64, NA -> NaN (no to_numeric pass)
+            return np.asarray(series.to_numpy(dtype="float64", na_value=np.nan))
+        if isinstance(dtype, np.dtype) and dtype.kind in "iufb":
+            return np.asarray(series, dtype="float64")
     return np.asarray(pd.to_numeric(series, errors="coerce").astype("float64"), dtype="float64")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import UsageError
 from .._present.checks import check_frame
@@ -98,6 +98,19 @@ class Groups:
         ok = self.codes >= 0
         out = np.bincount(self.codes[ok], weights=v[ok], minlength=self.n)[: self.n]
         return out.astype("float64")
+
+    def only(self, mask: Any) -> Groups:
+        """The same grouping over the rows where ``mask`` is true (others: code -1), without
+        the groups that then have no rows."""
+        import numpy as np
+
+        keep = np.asarray(mask, dtype=bool)
+        codes = np.where(keep, self.codes, -1)
+        present = np.bincount(codes[codes >= 0], minlength=self.n)[: self.n] > 0
+        renumber = np.cumsum(present) - 1
+        codes = np.where(codes >= 0, renumber[np.clip(codes, 0, None)], -1)
+        keys = self.keys.loc[present].reset_index(drop=True)
+        return Groups(self.names, keys, codes.astype("int64"), self.time_keys)
 
     def frame(self, columns: dict[str, Any]) -> pd.DataFrame:
         """The keys with ``columns`` beside them."""
@@ -191,20 +204,61 @@ def key_series(df: pd.DataFrame, name: str, fn: str) -> tuple[pd.Series[Any], bo
 
 
 def _factorize(values: pd.Series[Any]) -> tuple[np.ndarray[Any, Any], Any]:
+    """(codes in key order, sorted distinct keys); a missing key is one group, sorted last.
+
+    Text keys are hashed once unsorted and only the distinct keys are sorted (a million
+    session ids: ~0.5 s instead of ~0.9 s); categories use their codes.
+    """
     import numpy as np
     import pandas as pd
 
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("string")
-    try:
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
-    except TypeError:  # mixed types do not sort: first-seen order
-        codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
-    return np.asarray(codes, dtype="int64"), uniques
+        text = pd.array(np.asarray(uniques, dtype=object), dtype="string")
+        return np.asarray(codes, dtype="int64"), text
+    text_dtype = pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, np.dtype)
+    if not (text_dtype or pd.api.types.is_object_dtype(dtype)):
+        try:
+            codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
+        except TypeError:  # pragma: no cover - mixed types do not sort: first-seen order
+            codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
+        return np.asarray(codes, dtype="int64"), uniques
+    raw = np.asarray(values.array, dtype=object)
+    text_codes, found = pd.factorize(raw, use_na_sentinel=False)
+    distinct = np.asarray(found, dtype=object)
+    missing = np.asarray(pd.isna(distinct), dtype=bool)
+    present = np.flatnonzero(~missing)
+    keys = distinct[present]
+    try:
+        texts = all(isinstance(u, str) for u in keys)
+        order = present[np.argsort(keys.astype(str) if texts else keys, kind="stable")]
+    except TypeError:  # keys of mixed types do not sort: first-seen order
+        order = present
+    order = np.concatenate([order, np.flatnonzero(missing)])
+    rank = np.empty(len(distinct), dtype="int64")
+    rank[order] = np.arange(len(distinct), dtype="int64")
+    result: Any = distinct[order]
+    if text_dtype:
+        result = pd.array(result, dtype=cast(Any, dtype))
+    return rank[np.asarray(text_codes, dtype="int64")], result
 
 
-def groups(df: pd.DataFrame, by: str | Sequence[str] | None, fn: str) -> Groups:
-    """Group numbers and sorted distinct keys for ``by`` (None: one group of every row)."""
+def _key_dtype(uniques: Any) -> Any:
+    dtype = getattr(uniques, "dtype", None)
+    return dtype if dtype is not None and str(dtype) != "object" else None
+
+
+def groups(
+    df: pd.DataFrame,
+    by: str | Sequence[str] | None,
+    fn: str,
+    parts_cache: dict[str, tuple[Any, Any, bool]] | None = None,
+) -> Groups:
+    """Group numbers and sorted distinct keys for ``by`` (None: one group of every row).
+
+    ``parts_cache`` keeps each key's codes between calls on the same frame (one recipe that
+    groups by ``session_id`` twice hashes the ids once)."""
     import numpy as np
     import pandas as pd
 
@@ -221,20 +275,34 @@ def groups(df: pd.DataFrame, by: str | Sequence[str] | None, fn: str) -> Groups:
     parts = []
     time_keys = []
     for name in names:
-        values, is_time = key_series(df, name, fn)
-        codes, uniques = _factorize(values.reset_index(drop=True))
+        cached = parts_cache.get(name) if parts_cache is not None else None
+        if cached is None:
+            values, is_time = key_series(df, name, fn)
+            codes, uniques = _factorize(values.reset_index(drop=True))
+            if parts_cache is not None:
+                parts_cache[name] = (codes, uniques, is_time)
+        else:
+            codes, uniques, is_time = cached
         combined = combined * max(len(uniques), 1) + codes
         parts.append((name, codes, uniques))
         if is_time:
             time_keys.append(name)
-    final, _ = pd.factorize(combined, sort=True)
+    if len(parts) == 1:
+        final = parts[0][1]  # already numbered in key order; drop keys nobody has
+        present = np.bincount(final, minlength=len(parts[0][2])) > 0
+        if not present.all():
+            final = (np.cumsum(present) - 1)[final]
+    else:
+        final, _ = pd.factorize(combined, sort=True)
     final = np.asarray(final, dtype="int64")
     n = int(final.max()) + 1 if len(final) else 0
     first = np.full(n, -1, dtype="int64")
     first[final[::-1]] = np.arange(len(final) - 1, -1, -1, dtype="int64")
     keys = pd.DataFrame(
         {
-            name: pd.Series(pd.Index(uniques).take(codes[first])).reset_index(drop=True)
+            name: pd.Series(
+                pd.Index(uniques).take(codes[first]), dtype=_key_dtype(uniques)
+            ).reset_index(drop=True)
             for name, codes, uniques in parts
         },
         index=pd.RangeIndex(n),

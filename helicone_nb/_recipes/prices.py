@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import UsageError
 from .._present.checks import float_values, ratio
-from .keys import groups, int64_array, require_requests
+from .keys import Groups, groups, int64_array, require_requests
 
 if TYPE_CHECKING:
     import numpy as np
@@ -256,6 +256,9 @@ class Priced:
     source: np.ndarray[Any, Any]
     priced_as: np.ndarray[Any, Any]
     known: np.ndarray[Any, Any]
+    #: The (provider, model) groups the prices were looked up for, and the token counts.
+    groups: Groups
+    usage: dict[str, np.ndarray[Any, Any]]
 
 
 def price_rows(
@@ -300,7 +303,7 @@ def price_rows(
             + usage["cache_write"][rows] * rates[:, 3]
         ) / 1e6
     known = source != SOURCE_NONE
-    return Priced(cost, source[g.codes], priced_as[g.codes], known[g.codes])
+    return Priced(cost, source[g.codes], priced_as[g.codes], known[g.codes], g, usage)
 
 
 def reprice(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -345,7 +348,7 @@ def reprice(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) -> 
     require_requests(requests, "reprice", ["model", "cost"])
     table = check_prices(prices, "reprice")
     priced = price_rows(requests, table, "reprice")
-    usage = _usage(requests)
+    usage = priced.usage
     recorded = float_values(requests["cost"])
     data: dict[str, Any] = {}
     for column in ("request_id", "created_at", "provider", "model"):
@@ -418,12 +421,11 @@ def cost_gaps(requests: pd.DataFrame, prices: Mapping[str, Any] | None = None) -
     require_requests(requests, "cost_gaps", ["model", "cost"])
     table = check_prices(prices, "cost_gaps")
     priced = price_rows(requests, table, "cost_gaps")
-    usage = _usage(requests)
+    usage = priced.usage
     tokens = usage["prompt"] + usage["completion"] + usage["cache_read"] + usage["cache_write"]
     recorded = float_values(requests["cost"])
     unpriced = (tokens > 0) & ~(np.nan_to_num(recorded) > 0)
-    by = [c for c in ("provider", "model") if c in requests.columns]
-    g = groups(requests, by, "cost_gaps")
+    g = priced.groups
     missing = np.where(unpriced, priced.cost, 0.0)
     missing_known = g.count(unpriced & np.isnan(priced.cost)) == 0
     estimated = np.where(missing_known, g.sum(missing), np.nan)

@@ -307,24 +307,30 @@ def session_breakdown(requests: pd.DataFrame, by: str = "model") -> pd.DataFrame
     2         s2  mini         1        0.02         1.0            200.0
     """
     import numpy as np
+    import pandas as pd
 
     require_requests(requests, "session_breakdown", ["session_id", "cost", "latency_ms"])
     if not isinstance(by, str) or by in ("session_id", "session_name"):
         raise UsageError(
             f"session_breakdown(): by must be one key such as 'model' or 'session_path', got {by!r}"
         )
-    sid = requests["session_id"].astype("string")
-    keep = (sid.fillna("") != "").to_numpy()
-    frame = requests.loc[keep]
-    names = ["session_id", *(["session_name"] if "session_name" in frame.columns else []), by]
-    g = groups(frame, names, "session_breakdown")
-    sessions = groups(frame, "session_id", "session_breakdown")
-    latency = float_values(frame["latency_ms"])
-    cost = g.sum(float_values(frame["cost"]))
+    names = ["session_id", *(["session_name"] if "session_name" in requests.columns else []), by]
+    cache: dict[str, Any] = {}
+    every = groups(requests, "session_id", "session_breakdown", cache)
+    codes, uniques, _ = cache["session_id"]
+    no_session = [i for i, u in enumerate(uniques) if u is None or u is pd.NA or u == ""]
+    keep = ~np.isin(codes, no_session)  # requests outside any session are left out
+    sessions = every.only(keep)
+    g = groups(requests, names, "session_breakdown", cache).only(keep)
+    latency = float_values(requests["latency_ms"])
+    cost_values = float_values(requests["cost"])
+    cost = g.sum(cost_values)
+    ok = g.codes >= 0
     first = np.full(g.n, -1, dtype="int64")
-    first[g.codes[::-1]] = np.arange(len(g.codes) - 1, -1, -1)
+    rows = np.flatnonzero(ok)
+    first[g.codes[rows][::-1]] = rows[::-1]
     parent = sessions.codes[first]
-    session_cost = sessions.sum(float_values(frame["cost"]))
+    session_cost = sessions.sum(cost_values)
     out = g.frame(
         {
             "requests": int64_array(g.count()),

@@ -153,4 +153,167 @@ def run(size: str) -> list[Figure]:
         )
     )
     figures.append(Figure("recipes", "report size", len(page) / 1e6, "MB"))
+    return figures + run_requests(size)
+
+
+# -- issue 13: recipes of a requests frame, on the demo generator's requests -------------------
+
+_REQUEST_SIZES = {"smoke": 20_000, "full": 1_000_000}
+
+
+def requests_frame_from_demo(n: int, *, categorical: bool) -> Any:
+    """The typed requests frame (REQUEST_SCHEMA) of ``n`` demo requests, built column-wise from
+    the demo generator (what ``fetch_requests`` returns, without paging a million rows through
+    the in-process server). ``properties`` dicts are shared per distinct combination, as the
+    mirror's reader does. ``categorical``: model / provider / session name / path as category."""
+    import numpy as np
+    import pandas as pd
+
+    from helicone_nb._frames import REQUEST_SCHEMA
+    from helicone_nb.backend._demo import generate_demo
+
+    d = generate_demo(n)
+    tz = "Europe/Berlin"
+    when = pd.to_datetime(d["request_created_at"]).dt.tz_localize("UTC").dt.tz_convert(tz)
+    keys = d[["property:environment", "property:app_version", "property:tier"]].astype(object)
+    combos, codes = np.unique(keys.fillna("").to_numpy(dtype=str), axis=0, return_inverse=True)
+    shared = np.empty(len(combos), dtype=object)
+    shared[:] = [
+        {k: v for k, v in zip(("environment", "app_version", "tier"), c, strict=True) if v}
+        for c in combos
+    ]
+    empty: dict[str, int] = {}
+    text = "category" if categorical else "string"
+    frame = pd.DataFrame(
+        {
+            "request_id": d["request_id"].astype("string"),
+            "session_id": d["property:Helicone-Session-Id"].astype("string"),
+            "session_name": d["property:Helicone-Session-Name"].fillna("").astype(text),
+            "session_path": d["property:Helicone-Session-Path"].fillna("/").astype(text),
+            "created_at": when.astype(pd.DatetimeTZDtype(unit="ns", tz=tz)),
+            "user_id": d["user_id"].fillna("").astype("string"),
+            "model": d["model"].astype(str).astype(text),
+            "provider": d["provider"].astype(str).astype(text),
+            "status": d["status"].astype("Int64"),
+            "latency_ms": d["latency"].astype("float64"),
+            "time_to_first_token_ms": d["time_to_first_token"]
+            .astype("Float64")
+            .to_numpy(dtype="float64", na_value=np.nan),
+            "prompt_tokens": d["prompt_tokens"].astype("Int64"),
+            "completion_tokens": d["completion_tokens"].astype("Int64"),
+            "total_tokens": d["total_tokens"].astype("Int64"),
+            "cost": d["cost"].to_numpy(dtype="float64") / 1e9,
+            "properties": shared[codes.ravel()],
+            "prompt_cache_read_tokens": d["prompt_cache_read_tokens"].astype("Int64"),
+            "prompt_cache_write_tokens": d["prompt_cache_write_tokens"].astype("Int64"),
+            "scores": np.full(n, empty, dtype=object),
+            "feedback": pd.array([pd.NA] * n, dtype="boolean"),
+        }
+    )
+    return frame[[c for c in REQUEST_SCHEMA if c in frame.columns]]
+
+
+def frame_megabytes(frame: Any) -> float:
+    """Bytes a frame holds, each Python object counted once: pandas' deep memory_usage counts
+    a dict shared by many rows (``properties``, ``scores``) once per row."""
+    import sys
+
+    total = 0
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object:
+            total += int(values.memory_usage(deep=True, index=False))
+            continue
+        total += 8 * len(values)  # the pointers
+        seen: dict[int, int] = {}
+        for value in values.tolist():
+            if id(value) not in seen:
+                seen[id(value)] = (
+                    sys.getsizeof(value)
+                    + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+                    if isinstance(value, dict)
+                    else sys.getsizeof(value)
+                )
+        total += sum(seen.values())
+    return total / 1e6
+
+
+def run_requests(size: str) -> list[Figure]:
+    import pandas as pd
+
+    from helicone_nb import recipes
+
+    n = _REQUEST_SIZES[size]
+    full = size == "full"
+    figures: list[Figure] = []
+    req: Any = None
+    for categorical in (False, True):
+        req = requests_frame_from_demo(n, categorical=categorical)
+        kind = "category" if categorical else "string"
+        deep = req.memory_usage(deep=True).sum() / 1e6
+        mb = frame_megabytes(req)
+        figures.append(
+            Figure(
+                "requests",
+                f"frame memory (pandas deep: shared dicts counted per "
+                f"row), {n:,} requests, {kind} model/provider/name/path",
+                deep,
+                "MB",
+            )
+        )
+        figures.append(
+            Figure(
+                "requests",
+                f"frame memory (each object once), {n:,} requests, {kind} model/provider/name/path",
+                mb,
+                "MB",
+                "< 400 MB" if full else "",
+                (mb < 400) if full else None,
+            )
+        )
+    end = req["created_at"].max()
+    week = pd.Timedelta(days=7)
+    cases = {
+        "cost_by model": lambda: recipes.cost_by(req, "model"),
+        "cost_by [week, model]": lambda: recipes.cost_by(req, ["week", "model"]),
+        "cost_by custom property (environment)": lambda: recipes.cost_by(req, "environment"),
+        "latency_by model (p50/p90/p95/p99, TTFT)": lambda: recipes.latency_by(req, "model"),
+        "error_rate [day, provider]": lambda: recipes.error_rate(req, ["day", "provider"]),
+        "model_mix session_name": lambda: recipes.model_mix(req, "session_name"),
+        "session_breakdown model": lambda: recipes.session_breakdown(req, "model"),
+        "scores_by model": lambda: recipes.scores_by(req, "model"),
+        "cost_gaps": lambda: recipes.cost_gaps(req),
+        "what_if gpt-4o -> gpt-4o-mini": lambda: recipes.what_if(
+            req, swap={"gpt-4o": "gpt-4o-mini"}
+        ),
+        "compare_periods by [session_name, model]": lambda: recipes.compare_periods(
+            req,
+            before=(end - 2 * week, end - week),
+            after=(end - week, end),
+            by=["session_name", "model"],
+        ),
+    }
+    for name, fn in cases.items():
+        seconds, _ = timed(fn, repeat=2)
+        figures.append(
+            Figure(
+                "requests",
+                f"{name}, {n:,} requests",
+                seconds,
+                "s",
+                "< 1 s" if full else "",
+                (seconds < 1.0) if full else None,
+            )
+        )
+    seconds, _ = timed(lambda: recipes.reprice(req), repeat=2)
+    figures.append(
+        Figure(
+            "requests",
+            f"reprice, {n:,} requests",
+            seconds,
+            "s",
+            "< 2 s" if full else "",
+            (seconds < 2.0) if full else None,
+        )
+    )
     return figures
