@@ -292,6 +292,7 @@ def sync(
             "sync pulls from Helicone: pass a Client of your organisation, not a mirror client"
         )
     report = SyncReport(str(root))
+    started = time.monotonic()
     try:
         with writer_lock(root):
             manifest = read_manifest(root) or new_manifest()
@@ -337,7 +338,7 @@ def sync(
             manifest = stager.manifest
             nxt, superseded, counts = _merge(root, manifest, stager.staged)
             report.added, report.updated = counts.get("added", 0), counts.get("updated", 0)
-            report.seconds = run.seconds
+            report.seconds = time.monotonic() - started
             nxt = replace(
                 nxt,
                 ranges=merge_ranges([*manifest.ranges, *stager.done]),
