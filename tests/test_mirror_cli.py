@@ -71,3 +71,30 @@ def test_sync_command_against_serve(tmp_path: Path) -> None:
 def test_sync_needs_a_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sync", "--db", str(tmp_path / "m"), "--since", "7d"]) == 1
     assert "HELICONE_API_KEY" in capsys.readouterr().err
+
+
+def test_import_serve_and_report_on_a_mirror(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helicone_nb.backend import Backend, generate_demo
+
+    export = tmp_path / "export.jsonl"
+    with Backend() as backend:
+        backend.ingest_frame(generate_demo(2_000, seed=5))
+        backend.export_jsonl(export)
+    path = tmp_path / "m"
+    assert main(["import", str(export), "--db", str(path)]) == 0
+    assert "2,000 requests added" in capsys.readouterr().out
+    assert main(["import", str(export), "--db", str(path)]) == 0
+    assert "0 requests added, 2,000 skipped as already imported" in capsys.readouterr().out
+    assert (path / "mirror.json").is_file()  # the one local store format
+    out = tmp_path / "report.html"
+    assert main(["report", "--mirror", str(path), "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    with served("--db", str(path), "--log-level", "warning") as url:
+        client = hnb.Client("k", base_url=url, cache=False)
+        local = Mirror(path).client()
+        assert client.fetch_sessions("2025-06-01", "2025-09-01").equals(
+            local.fetch_sessions("2025-06-01", "2025-09-01")
+        )
+        client.close()

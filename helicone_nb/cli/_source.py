@@ -8,6 +8,7 @@ data's whole period is used, or the last 30 days of real data.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
 import sys
@@ -24,6 +25,11 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "--demo",
         action="store_true",
         help="use the built-in demo data (also the default without HELICONE_API_KEY)",
+    )
+    parser.add_argument(
+        "--mirror",
+        metavar="PATH",
+        help="read a local mirror (filled by 'helicone-nb sync --db PATH') instead of Helicone",
     )
     when = parser.add_mutually_exclusive_group()
     when.add_argument(
@@ -67,6 +73,12 @@ def connect(args: argparse.Namespace) -> tuple[Any, bool]:
     """(client, is_demo): Helicone with ``HELICONE_API_KEY``, else the demo data."""
     import helicone_nb
 
+    if getattr(args, "mirror", None):
+        if args.demo:
+            raise UsageError("give either --demo or --mirror PATH, not both")
+        from ..mirror import Mirror
+
+        return Mirror(args.mirror).client(), False
     key = os.environ.get("HELICONE_API_KEY", "").strip()
     if args.demo or not key:
         if not args.demo:
@@ -106,6 +118,12 @@ def window(args: argparse.Namespace, client: Any, demo: bool) -> tuple[Any, Any,
         return args.start, args.end, tz
     if demo:
         return demo_start, demo_end, tz
+    mirror = getattr(client, "mirror", None)
+    if mirror is not None:  # offline data: the last 30 days the mirror holds
+        span = mirror.data_range()
+        if span is not None:
+            end = span[1].replace(microsecond=0) + _dt.timedelta(seconds=1)
+            return end - _dt.timedelta(days=30), end, tz
     return DEFAULT_SINCE, None, tz
 
 

@@ -12,21 +12,26 @@ from ..backend import DEMO_DEFAULT_REQUESTS, DEMO_END, DEMO_START
 from ._hosts import is_loopback
 
 if TYPE_CHECKING:
-    from ..backend import FaultPlan
+    from ..backend import Backend, FaultPlan
 
 
 def register(subparsers: Any) -> None:
     """Add ``serve`` to the ``helicone-nb`` parser."""
     serve = subparsers.add_parser(
         "serve",
-        help="run a local Helicone-compatible API (demo data or a DuckDB store)",
+        help="run a local Helicone-compatible API (demo data or a local mirror)",
         description="Serve Helicone's session API (/v1/session/query, /count, /name/query, "
         "/v1/request/query-clickhouse) from demo data or a store filled with "
         "'helicone-nb import'. Listens on loopback only unless --allow-remote is given.",
     )
     source = serve.add_mutually_exclusive_group()
     source.add_argument("--demo", action="store_true", help="serve the built-in demo data")
-    source.add_argument("--db", metavar="PATH", help="serve this DuckDB store")
+    source.add_argument(
+        "--db",
+        metavar="PATH",
+        help="serve this mirror (filled by 'helicone-nb sync' or 'import'; a DuckDB store file "
+        "of helicone_nb 0.1 works too)",
+    )
     serve.add_argument(
         "--demo-requests",
         type=int,
@@ -86,7 +91,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; print what is served on stderr, and the fault counts at the end."""
-    from ..backend import Backend, demo_backend, serve
+    from ..backend import demo_backend, serve
 
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(
@@ -104,13 +109,7 @@ def run(args: argparse.Namespace) -> int:
         "faults": _fault_plan(args),
     }
     if args.db:
-        if not Path(args.db).is_file():
-            raise UsageError(
-                f"no store at {args.db}: fill one with 'helicone-nb import FILE.jsonl --db "
-                f"{args.db}' (or 'helicone-nb demo --db {args.db}'), or serve --demo"
-            )
-        backend = Backend(args.db, **options)
-        what = f"store {args.db}"
+        backend, what = _store_backend(Path(args.db), options)
     elif args.demo:
         backend = demo_backend(args.demo_requests, args.demo_seed, **options)
         what = f"demo data ({DEMO_START:%Y-%m-%d} to {DEMO_END:%Y-%m-%d}, seed {args.demo_seed})"
@@ -141,6 +140,22 @@ def run(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     return 0
+
+
+def _store_backend(path: Path, options: dict[str, Any]) -> tuple[Backend, str]:
+    """A backend over the mirror at ``path`` (or a DuckDB store file of helicone_nb 0.1)."""
+    from ..backend import Backend
+
+    if path.is_file():
+        return Backend(str(path), **options), f"store {path}"
+    if not (path / "mirror.json").is_file():
+        raise UsageError(
+            f"no mirror at {path}: fill one with 'helicone-nb sync --db {path}' or "
+            f"'helicone-nb import FILE.jsonl --db {path}', or serve --demo"
+        )
+    from ..mirror import Mirror
+
+    return Mirror(path).backend(**options), f"mirror {path}"
 
 
 def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:

@@ -408,6 +408,9 @@ class Mirror:
                 publish(self.path, nxt, [*superseded, staged])
             finally:
                 (self.path / staged).unlink(missing_ok=True)
+            # what the mirror gained: requests it held already count as already imported
+            report.duplicates = report.read - len(report.bad) - counts["added"]
+            report.added = counts["added"]
         return report
 
     def repair(self) -> list[str]:
