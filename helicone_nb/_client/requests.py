@@ -133,6 +133,7 @@ class _Bar:
     def __init__(self, ranges: Sequence[Range], enabled: bool | None, label: str) -> None:
         self.total = sum((b - a).total_seconds() for a, b in ranges) or 1.0
         self.done = 0.0
+        self.label = label
         self._bar: Any = None
         if enabled is None:
             enabled = interactive()
@@ -145,14 +146,18 @@ class _Bar:
                 delay=0.5,
                 leave=False,
                 dynamic_ncols=True,
-                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+                bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
             )
 
-    def update(self, completed: Completed, planner: SlicePlanner, meter: RateMeter) -> None:
+    def update(
+        self, completed: Completed, planner: SlicePlanner, meter: RateMeter, slices: int
+    ) -> None:
         self.done += (completed.end - completed.start).total_seconds()
         if self._bar is not None:
-            self._bar.set_postfix_str(
-                f"{planner.rows_done:,} requests, {meter.calls:,} calls", refresh=False
+            self._bar.set_description_str(
+                f"{self.label}: {slices:,} slices, {planner.rows_done:,} requests, "
+                f"{meter.calls:,} calls",
+                refresh=False,
             )
             self._bar.n = min(1000, round(1000 * self.done / self.total))
             self._bar.refresh()
@@ -232,7 +237,7 @@ def run_slices(
                     for completed in planner.answer(call, rows):
                         on_complete(completed)
                         run.slices += 1
-                        bar.update(completed, planner, meter)
+                        bar.update(completed, planner, meter, run.slices)
                     if on_estimate is not None:
                         estimate = planner.estimate_total()
                         if estimate is not None:
