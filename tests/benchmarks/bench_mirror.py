@@ -100,8 +100,9 @@ def _sync_cli(url: str, path: Path) -> tuple[float, int, float, float]:
     def drain() -> None:
         nonlocal out_bytes, err_bytes
         assert proc.stdout is not None and proc.stderr is not None
-        out_bytes = proc.stdout.read()
-        err_bytes = proc.stderr.read()
+        with proc.stdout, proc.stderr:
+            out_bytes = proc.stdout.read()
+            err_bytes = proc.stderr.read()
 
     reader = threading.Thread(target=drain)
     reader.start()
