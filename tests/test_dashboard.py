@@ -47,7 +47,8 @@ def test_strip_and_what_changed_follow_the_filters(demo: hnb.Client) -> None:
     assert dashboard.previous is not None and dashboard.previous.sessions == len(previous)
     strip = _text(dashboard.strip.value)
     assert f"{len(df):,}" in strip and "vs the previous 7 days" in strip
-    assert "this period" in dashboard.changes.value and "sql-copilot" in dashboard.changes.value
+    assert "this period" in dashboard.changes.value
+    assert "Where the cost moved most, by model" in dashboard.changes.value
 
     dashboard.explorer.filters.name.value = "sql-copilot"
     assert dashboard.wait(timeout=60)
@@ -63,9 +64,13 @@ def test_strip_and_what_changed_follow_the_filters(demo: hnb.Client) -> None:
     assert len(requests) == int(named["total_requests"].sum())
     assert dashboard.metrics.latency_of == "requests"
     assert dashboard.metrics.error_rate == pytest.approx(float((requests["status"] >= 400).mean()))
-    assert "By model" in dashboard.explorer.tabs.titles
+    tabs = dashboard.explorer.tabs
+    assert tabs.titles[-1] == "By model" and "Needs request rows" in dashboard.by_model.value
+    tabs.selected_index = len(tabs.titles) - 1  # drawn when shown, like the plots
     for model in set(requests["model"]):
         assert f"<td>{model}</td>" in dashboard.by_model.value
+    # what changed: where the cost moved, by model (request rows of both periods)
+    assert "by model" in dashboard.changes.value and "hnb-movers-model" in dashboard.changes.value
 
 
 def test_dashboard_over_a_mirror_shows_its_latest_week(
@@ -200,3 +205,25 @@ def test_a_port_in_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
         port = busy.getsockname()[1]
         assert main(["dashboard", "--demo", "--port", str(port), "--no-browser"]) == 1
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_without_request_rows_what_changed_is_by_session_name(demo: hnb.Client) -> None:
+    from helicone_nb.widgets._metrics import changes_html, previous_window, window_metrics
+
+    now_window = (
+        pd.Timestamp("2025-08-24", tz="UTC").to_pydatetime(),
+        pd.Timestamp("2025-08-31", tz="UTC").to_pydatetime(),
+    )
+    before_window = previous_window(now_window)
+    now_df = demo.fetch_sessions(*now_window)
+    before_df = demo.fetch_sessions(*before_window)
+    text = changes_html(
+        window_metrics(now_df),
+        window_metrics(before_df),
+        (before_window, now_window),
+        (before_df, now_df),
+        None,
+        "the previous 7 days",
+    )
+    assert "by session name" in text and "<td>code-review-agent</td>" in text
+    assert "p95 latency" in text and "error rate" in text

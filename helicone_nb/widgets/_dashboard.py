@@ -118,6 +118,7 @@ class Dashboard:
         )
         changes_box.selected_index = 0
         self._by_model_tab = False
+        self._by_model_of: pd.DataFrame | None = None  # the request rows the tab shows
         self.widget: Any = w.VBox(
             [self.title, self.strip, self.note, changes_box, self.explorer.widget]
         )
@@ -177,7 +178,7 @@ class Dashboard:
         started = time.monotonic()
         window = view.window
         before_window = previous_window(window)
-        period = _period_text(window)
+        periods = (before_window, window)
         previous_df: pd.DataFrame | None = None
         errors: list[str] = []
         try:
@@ -191,13 +192,13 @@ class Dashboard:
         before = None if previous_df is None else window_metrics(previous_df)
         if not self._requests_ok:
             if self.explorer.is_current(view):
-                self._show(view, now, before, previous_df, period, errors)
+                self._show(view, (now, before), periods, previous_df, None, errors)
             return
         if not self._has_request_rows(view, [window, before_window]):
             # a pull is coming: show what the sessions say while it runs
             if not self.explorer.is_current(view):
                 return
-            self._show(view, now, before, previous_df, period, errors)
+            self._show(view, (now, before), periods, previous_df, None, errors)
             self.note.value = note(
                 "⏳ Fetching request rows for p95 latency, error rate, By model…"
             )
@@ -212,19 +213,21 @@ class Dashboard:
             log.debug("request rows failed", exc_info=True)
             if self.explorer.is_current(view):
                 errors.append(f"request rows could not be fetched: {describe_error(exc)}")
-                self._show(view, now, before, previous_df, period, errors)
+                self._show(view, (now, before), periods, previous_df, None, errors)
             return
         now = with_requests(now, requests)
+        request_frames = None
         if before is not None and previous_requests is not None:
             before = with_requests(before, previous_requests)
-        by_model = by_model_html(requests)
+            request_frames = (previous_requests, requests)
         if not self.explorer.is_current(view):
             return
         with self._lock:
             self.requests = requests
+            self._by_model_of = None
             self._add_by_model_tab()
-            self.by_model.value = by_model
-        self._show(view, now, before, previous_df, period, errors)
+        self._show_by_model()  # drawn while its tab is on screen, like the plots
+        self._show(view, (now, before), periods, previous_df, request_frames, errors)
         log.debug("dashboard panels in %.3f s", time.monotonic() - started)
 
     def _has_request_rows(
@@ -261,17 +264,28 @@ class Dashboard:
     def _show(
         self,
         view: View,
-        now: Metrics,
-        before: Metrics | None,
+        metrics: tuple[Metrics, Metrics | None],
+        periods: tuple[tuple[_dt.datetime, _dt.datetime], tuple[_dt.datetime, _dt.datetime]],
         previous_df: pd.DataFrame | None,
-        period: str,
+        request_frames: tuple[pd.DataFrame, pd.DataFrame] | None,
         errors: list[str],
     ) -> None:
+        now, before = metrics
+        period = _period_text(view.window)
+        changes = None
+        if before is not None and previous_df is not None:
+            try:
+                changes = changes_html(
+                    now, before, periods, (previous_df, view.df), request_frames, period
+                )
+            except Exception as exc:  # in place, like the other panels
+                log.debug("what changed failed", exc_info=True)
+                errors = [*errors, f"what changed could not be computed: {describe_error(exc)}"]
         with self._lock:
             self.metrics, self.previous = now, before
             self.strip.value = strip_html(now, before, period)
-            if before is not None and previous_df is not None:
-                self.changes.value = changes_html(now, before, view.df, previous_df, period)
+            if changes is not None:
+                self.changes.value = changes
             self._show_errors(errors)
 
     def _show_errors(self, errors: list[str]) -> None:
@@ -289,7 +303,19 @@ class Dashboard:
         tabs = self.explorer.tabs
         tabs.children = [*tabs.children, self.by_model]
         tabs.set_title(len(tabs.children) - 1, "By model")
+        tabs.observe(lambda _change: self._show_by_model(), names="selected_index")
         self._by_model_tab = True
+
+    def _show_by_model(self) -> None:
+        """Fill the By model tab from the request rows, if it is on screen and out of date."""
+        tabs = self.explorer.tabs
+        with self._lock:
+            requests = self.requests
+            shown = tabs.selected_index == len(tabs.children) - 1 and self._by_model_tab
+            if requests is None or not shown or self._by_model_of is requests:
+                return
+            self._by_model_of = requests
+            self.by_model.value = by_model_html(requests)
 
     # -- display ---------------------------------------------------------------------------
 

@@ -77,15 +77,20 @@ class SessionExplorer:
         The message of the last failed fetch (None after a success).
     fetch_button, auto, status : ipywidgets
         Fetch now; refresh on change (the checkbox); what the last fetch did or why it failed.
+    sessions : SessionsTable
+        The interactive sessions table: click a header to sort (``table.click("sort", key)``
+        from code), page with ``sessions.prev_button`` / ``next_button`` (or
+        ``sessions.turn(n)``), click a row to open its drill-down (``table.click("open", id)``).
     sort_by, ascending, rows, table, summary : ipywidgets
-        The top-sessions table (labels of :data:`SORT_KEYS`) and the summary above it.
+        The table's sort key (:data:`SORT_KEYS`), direction and page size (a header click sets
+        them), the table itself (HTML that reports clicks), and the summary above it.
     tabs, plot_tabs, cost_plot, latency_plot : ipywidgets
         Sessions / Plots / Drill-down; the Plots tab holds one tab per plot. Plots are drawn
         while they are on screen: opening the Plots tab draws both, and while it is open a
         new result redraws the plot shown (the other one when it is shown).
     session_picker, tree, timeline, requests_table : ipywidgets
-        The drill-down: pick a session (the rows of the table) to see its path tree,
-        timeline and requests.
+        The drill-down: the session clicked in the table (or picked among the rows of the
+        page shown), its path tree, timeline and requests.
     widget : ipywidgets.VBox
         The whole explorer (displaying the object displays it).
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import recipes
-from .._present.checks import float_values
 from .._present.html import html_table
 from .._present.text import integer, missing, money, ms, percent
 from ._base import CSS
@@ -37,11 +36,8 @@ class Metrics:
     latency_of: str  # "requests" or "session means": what the p95 is taken over
 
 
-def _p95(values: Any) -> float | None:
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    return float(np.quantile(finite, 0.95)) if finite.size else None
+def _number(value: Any) -> float | None:
+    return None if missing(value) else float(value)
 
 
 def session_requests(requests: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -52,14 +48,18 @@ def session_requests(requests: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataF
 
 
 def with_requests(metrics: Metrics, requests: pd.DataFrame) -> Metrics:
-    """``metrics`` with the p95 latency and error rate of the window's request rows."""
+    """``metrics`` with the p95 latency and error rate of the window's request rows
+    (``recipes.latency_by`` and ``recipes.error_rate``: the same definitions as the report)."""
     import dataclasses
 
-    status = float_values(requests["status"])
+    if requests.empty:
+        return dataclasses.replace(metrics, p95_latency_ms=None, error_rate=None)
+    latency = recipes.latency_by(requests, None, percentiles=[0.95]).iloc[0]
+    errors = recipes.error_rate(requests).iloc[0]
     return dataclasses.replace(
         metrics,
-        p95_latency_ms=_p95(float_values(requests["latency_ms"])),
-        error_rate=float((status >= 400).mean()) if status.size else None,
+        p95_latency_ms=_number(latency["latency_p95_ms"]),
+        error_rate=_number(errors["error_rate"]),
         latency_of="requests",
     )
 
@@ -67,13 +67,15 @@ def with_requests(metrics: Metrics, requests: pd.DataFrame) -> Metrics:
 def window_metrics(sessions: pd.DataFrame, requests: pd.DataFrame | None = None) -> Metrics:
     """The metrics of a window from its sessions (and the requests of those sessions)."""
     s = recipes.summary(sessions).iloc[0]
-    latency = _p95(float_values(sessions["avg_latency"]))
+    latency = None
+    if len(sessions):
+        latency = recipes.latency_by(sessions, None, percentiles=[0.95]).iloc[0]["session_p95_ms"]
     metrics = Metrics(
         cost=float(s["total_cost"]) if not missing(s["total_cost"]) else 0.0,
         sessions=int(s["sessions"]),
         requests=0 if missing(s["requests"]) else int(s["requests"]),
         users=0 if missing(s["users"]) else int(s["users"]),
-        p95_latency_ms=latency,
+        p95_latency_ms=_number(latency),
         error_rate=None,
         latency_of="session means",
     )
@@ -156,11 +158,16 @@ _STRIP_CSS = (
 def changes_html(
     now: Metrics,
     before: Metrics,
-    sessions: pd.DataFrame,
-    previous: pd.DataFrame,
+    periods: tuple[tuple[_dt.datetime, _dt.datetime], tuple[_dt.datetime, _dt.datetime]],
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    request_frames: tuple[pd.DataFrame, pd.DataFrame] | None,
     period: str,
 ) -> str:
-    """What changed: every metric side by side, then the session names that moved cost most."""
+    """What changed: every metric side by side, then where the cost moved most
+    (``recipes.compare_periods``): by model when request rows exist, else by session name.
+
+    ``periods`` and ``frames`` are (previous, current); so are ``request_frames``.
+    """
     import pandas as pd
 
     rows = pd.DataFrame(
@@ -175,93 +182,71 @@ def changes_html(
     )
     text = [("metric", "", str, False), ("now", "this period", str, True)]
     text += [("before", period, str, True), ("change", "change", str, True)]
-    metrics = html_table(
-        rows, text, table_class="hnb-table hnb-changes", numeric_class="num", quote="'"
-    )
-    movers = _movers(sessions, previous)
-    mover_table = html_table(
-        movers,
-        [
-            ("session_name", "session name", lambda v: str(v) or "(no name)", False),
-            ("cost_now", "cost now", money, True),
-            ("cost_before", "cost before", money, True),
-            ("change", "change", lambda v: ("+" if v > 0 else "−") + money(abs(v)), True),
-        ],
-        table_class="hnb-table hnb-movers",
-        numeric_class="num",
-        empty="<p class='hnb-note'>No cost in either period.</p>",
-        quote="'",
-    )
-    return (
-        f"{CSS}<div style='display:flex;flex-wrap:wrap;gap:24px'>"
-        f"<div>{metrics}</div><div><div class='hnb-note'>Where the cost moved most, by session "
-        f"name</div>{mover_table}</div></div>"
-    )
+    parts = [
+        html_table(rows, text, table_class="hnb-table hnb-changes", numeric_class="num", quote="'")
+    ]
+    if request_frames is not None:  # one comparison per change: it costs a little
+        parts.append(_movers(request_frames, periods, "model", "model"))
+    else:
+        parts.append(_movers(frames, periods, "session_name", "session name"))
+    cells = "".join(f"<div>{part}</div>" for part in parts)
+    return f"{CSS}<div style='display:flex;flex-wrap:wrap;gap:24px'>{cells}</div>"
 
 
-def _movers(sessions: pd.DataFrame, previous: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+def _movers(
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    periods: tuple[tuple[_dt.datetime, _dt.datetime], tuple[_dt.datetime, _dt.datetime]],
+    by: str,
+    label: str,
+    top: int = 5,
+) -> str:
+    """The groups whose cost moved most between the periods, as a small table."""
     import pandas as pd
 
-    def by_name(df: pd.DataFrame) -> pd.Series[Any]:
-        if df.empty:
-            return pd.Series(dtype="float64")
-        table = recipes.cost_by(df, "session_name")
-        return pd.Series(
-            table["total_cost"].to_numpy(dtype="float64"),
-            index=table["session_name"].astype(str),
-        )
-
-    now, before = by_name(sessions), by_name(previous)
-    both = pd.concat([now.rename("cost_now"), before.rename("cost_before")], axis=1).fillna(0.0)
-    both["change"] = both["cost_now"] - both["cost_before"]
-    both = both[both["change"] != 0]
-    order = both["change"].abs().sort_values(ascending=False, kind="mergesort").index[:top]
-    return both.loc[order].rename_axis("session_name").reset_index()
-
-
-def by_model_html(requests: pd.DataFrame) -> str:
-    """Requests, cost, share of cost, latency and errors per model (request rows)."""
-    import numpy as np
-    import pandas as pd
-
-    if requests.empty:
-        return f"{CSS}<p class='hnb-note'>No requests in this window.</p>"
-    latency = pd.Series(float_values(requests["latency_ms"]), index=requests.index)
-    status = pd.Series(float_values(requests["status"]), index=requests.index)
-    frame = pd.DataFrame(
-        {
-            "model": requests["model"].astype("string").fillna("(unknown)").to_numpy(),
-            "cost": pd.Series(float_values(requests["cost"])).fillna(0.0).to_numpy(),
-            "latency": latency.to_numpy(),
-            "failed": (status >= 400).to_numpy(),
-            "tokens": pd.Series(float_values(requests["total_tokens"])).fillna(0).to_numpy(),
-        }
+    title = f"<div class='hnb-note'>Where the cost moved most, by {html.escape(label)}</div>"
+    if frames[0].empty or frames[1].empty:
+        return title + "<p class='hnb-note'>Needs data in both periods.</p>"
+    table = recipes.compare_periods(
+        pd.concat(frames, ignore_index=True), before=periods[0], after=periods[1], by=by
     )
-    grouped = frame.groupby("model", sort=False, observed=True)
-    table = pd.DataFrame(
-        {
-            "requests": grouped.size(),
-            "cost": grouped["cost"].sum(),
-            "p50": grouped["latency"].median(),
-            "p95": grouped["latency"].quantile(0.95),
-            "error_rate": grouped["failed"].mean(),
-            "tokens": grouped["tokens"].sum(),
-        }
-    )
-    total = float(table["cost"].sum())
-    table["share"] = table["cost"] / total if total > 0 else np.nan
-    table = table.sort_values("cost", ascending=False, kind="mergesort")
-    table = table.rename_axis("model").reset_index()
+    table = table[table["cost_change"] != 0].head(top)
     body = html_table(
         table,
         [
-            ("model", "model", str, False),
+            (by, label, lambda v: str(v) or "(no name)", False),
+            ("cost_after", "cost now", money, True),
+            ("cost_before", "cost before", money, True),
+            ("cost_change", "change", lambda v: ("+" if v > 0 else "−") + money(abs(v)), True),
+        ],
+        table_class=f"hnb-table hnb-movers-{by.replace('_', '-')}",
+        numeric_class="num",
+        empty="<p class='hnb-note'>No cost moved.</p>",
+        quote="'",
+    )
+    return title + body
+
+
+def by_model_html(requests: pd.DataFrame) -> str:
+    """Requests, cost and share, tokens, latency and errors per model (request rows), from
+    ``recipes.cost_by``, ``recipes.latency_by`` and ``recipes.error_rate``."""
+    if requests.empty:
+        return f"{CSS}<p class='hnb-note'>No requests in this window.</p>"
+    costs = recipes.cost_by(requests, "model")
+    latency = recipes.latency_by(requests, "model", percentiles=[0.5, 0.95])
+    errors = recipes.error_rate(requests, "model")
+    table = costs.merge(
+        latency[["model", "latency_p50_ms", "latency_p95_ms"]], on="model", how="left"
+    ).merge(errors[["model", "error_rate"]], on="model", how="left")
+    body = html_table(
+        table,
+        [
+            ("model", "model", lambda v: str(v) or "(unknown)", False),
             ("requests", "requests", integer, True),
-            ("cost", "cost", money, True),
+            ("total_cost", "cost", money, True),
             ("share", "share of cost", percent, True),
-            ("tokens", "tokens", integer, True),
-            ("p50", "p50 latency", ms, True),
-            ("p95", "p95 latency", ms, True),
+            ("total_tokens", "tokens", integer, True),
+            ("latency_p50_ms", "p50 latency", ms, True),
+            ("latency_p95_ms", "p95 latency", ms, True),
             ("error_rate", "error rate", percent, True),
         ],
         table_class="hnb-table hnb-models",
