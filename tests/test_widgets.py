@@ -953,30 +953,38 @@ def test_kept_plot_figures_draw_exactly_what_fresh_ones_draw(demo: hnb.Client) -
         explorer.refresh()
         views.append(explorer._view)
     figures = plot_figures()
-    margins = (0.95, 0.15, 0.62, 0.55)
+    margins = (0.95, 0.15, 0.15, 0.55)
 
     def pixels(png: bytes) -> Any:
         return np.asarray(Image.open(io.BytesIO(png)))
 
+    def untitled(plot: Callable[[Any], Any]) -> Callable[[Any], None]:
+        def draw(ax: Any) -> None:
+            plot(ax)
+            ax.set_title("")
+
+        return draw
+
     for view in views:  # large, small, larger, tiny: limits must follow every time
         df = view.df
+        freq = plot_freq(*view.window)
         fresh = {
             "cost": figure_png(
-                lambda ax, df=df, view=view: plots.plot_cost_over_time(
-                    df, plot_freq(*view.window), ax=ax
-                ),
-                (9, 3.6),
+                untitled(lambda ax, df=df, freq=freq: plots.plot_cost_over_time(df, freq, ax=ax)),
+                (9, 3.1),
                 dpi=80,
                 margins=margins,
             ),
             "latency": figure_png(
-                lambda ax, df=df: plots.plot_latency_distribution(df, ax=ax),
-                (8, 3.6),
+                untitled(lambda ax, df=df: plots.plot_latency_distribution(df, ax=ax)),
+                (8, 3.1),
                 dpi=80,
                 margins=margins,
             ),
         }
         for key, expected in fresh.items():
-            image, note = plot_png(view, key, figures)
-            assert note == ""
+            image, title, note = plot_png(view, key, figures)
+            assert note == "" and "hnb-plot-title" in title
             assert (pixels(image) == pixels(expected)).all(), (key, len(df))
+    cost_title = plot_png(views[0], "cost", figures)[1]
+    assert "Cost per day" in cost_title and "<br>" in cost_title  # two lines, as HTML

@@ -180,8 +180,10 @@ class SessionExplorer:
         self.plot_note: Any = w.HTML()
         # one plot on screen at a time: a filter change redraws only the one shown
         self._plot_images = {"cost": self.cost_plot, "latency": self.latency_plot}
+        self.plot_titles: dict[str, Any] = {key: w.HTML() for key in PLOTS}
         self.plot_tabs: Any = w.Tab(
-            children=[self.cost_plot, self.latency_plot], titles=tuple(PLOTS.values())
+            children=[w.VBox([self.plot_titles[key], self._plot_images[key]]) for key in PLOTS],
+            titles=tuple(PLOTS.values()),
         )
         self.drill_status: Any = w.HTML(
             "<span class='hnb-note'>Pick a session to see its requests.</span>"
@@ -505,12 +507,13 @@ class SessionExplorer:
 
     def _show_plots(self, view: View, which: list[str]) -> None:
         for key in which:
-            image, note = plot_png(view, key, self._figures)
+            image, title, note = plot_png(view, key, self._figures)
             with self._lock:
                 if self._view is not view:
                     return  # a newer result arrived while drawing
                 self._plotted[key] = view
                 self._plot_images[key].value = image
+                self.plot_titles[key].value = title
                 self.plot_note.value = note
 
     def _set_status(self, text: str) -> None:

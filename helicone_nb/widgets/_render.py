@@ -228,7 +228,7 @@ def plot_freq(start: _dt.datetime, end: _dt.datetime) -> str:
 
 _DPI = 80
 #: Fixed margins of the Plots tab (inches): room for "$1,234.00" ticks and a two-line title.
-_PLOT_MARGINS = (0.95, 0.15, 0.62, 0.55)
+_PLOT_MARGINS = (0.95, 0.15, 0.15, 0.55)  # no title inside: it is HTML above the image
 
 
 @dataclass(frozen=True)
@@ -247,26 +247,49 @@ class View:
 def plot_figures() -> dict[str, ReusedFigure]:
     """One kept figure per plot of the Plots tab (an explorer redraws them on every change)."""
     return {
-        "cost": ReusedFigure((9, 3.6), dpi=_DPI, margins=_PLOT_MARGINS),
-        "latency": ReusedFigure((8, 3.6), dpi=_DPI, margins=_PLOT_MARGINS),
+        "cost": ReusedFigure((9, 3.1), dpi=_DPI, margins=_PLOT_MARGINS),
+        "latency": ReusedFigure((8, 3.1), dpi=_DPI, margins=_PLOT_MARGINS),
     }
 
 
-def plot_png(view: View, which: str, figures: dict[str, ReusedFigure]) -> tuple[bytes, str]:
-    """One plot of the Plots tab (a key of :data:`PLOTS`), or a note saying why there is none."""
+def plot_png(view: View, which: str, figures: dict[str, ReusedFigure]) -> tuple[bytes, str, str]:
+    """One plot of the Plots tab (a key of :data:`PLOTS`): PNG, its title as HTML, and a note
+    saying why there is no plot (else "").
+
+    The plot's title is taken out of the figure and shown as HTML above it: drawing text is
+    most of a small plot's cost, and HTML text follows the notebook's theme.
+    """
     df = view.df
+    titles: list[str] = []
+
+    def untitled(plot: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def draw(ax: Any) -> None:
+            plot(ax)
+            titles.append(ax.get_title())
+            ax.set_title("")
+
+        return draw
+
     try:
         if which == "cost":
             freq = plot_freq(*view.window)
-            image = figures["cost"].png(lambda ax: plots.plot_cost_over_time(df, freq, ax=ax))
+            image = figures["cost"].png(
+                untitled(lambda ax: plots.plot_cost_over_time(df, freq, ax=ax))
+            )
         else:
-            image = figures["latency"].png(lambda ax: plots.plot_latency_distribution(df, ax=ax))
+            image = figures["latency"].png(
+                untitled(lambda ax: plots.plot_latency_distribution(df, ax=ax))
+            )
     except Exception as exc:  # the tables are still worth showing
         log.debug("plotting failed", exc_info=True)
-        return b"", (
-            f"{CSS}<span class='hnb-error'>Plots failed: {html.escape(describe_error(exc))}</span>"
-        )
-    return image, ""
+        message = html.escape(describe_error(exc))
+        return b"", "", f"{CSS}<span class='hnb-error'>Plots failed: {message}</span>"
+    lines = "<br>".join(html.escape(line) for line in (titles[0] if titles else "").split("\n"))
+    title = (
+        f"{CSS}<div class='hnb-plot-title' style='text-align:center;font-size:13px;"
+        f"line-height:1.3;max-width:720px;color:var(--jp-ui-font-color1,inherit)'>{lines}</div>"
+    )
+    return image, title, ""
 
 
 def timeline_png(requests: pd.DataFrame) -> bytes:
