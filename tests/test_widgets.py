@@ -988,3 +988,37 @@ def test_kept_plot_figures_draw_exactly_what_fresh_ones_draw(demo: hnb.Client) -
             assert (pixels(image) == pixels(expected)).all(), (key, len(df))
     cost_title = plot_png(views[0], "cost", figures)[1]
     assert "Cost per day" in cost_title and "<br>" in cost_title  # two lines, as HTML
+
+
+def test_a_slow_fetch_shows_how_long_it_has_been_running() -> None:
+    release = threading.Event()
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/v1/session/count":
+            return httpx.Response(200, json={"data": 5, "error": None})
+        if req.url.path != SESSIONS:  # the session names
+            return httpx.Response(200, json={"data": [], "error": None})
+        release.wait(10)
+        return httpx.Response(200, json={"data": _rows_for("x"), "error": None})
+
+    client = hnb.Client(
+        "sk-test",
+        base_url="http://fake.test",
+        cache=False,
+        retries=0,
+        transport=httpx.MockTransport(handler),
+    )
+    explorer = explorer_for(client)
+    explorer.refresh(wait=False)
+    deadline = _dt.datetime.now() + _dt.timedelta(seconds=10)
+    while "Fetching sessions" not in explorer.status.value or " s</span>" not in (
+        explorer.status.value
+    ):
+        assert _dt.datetime.now() < deadline, explorer.status.value
+        threading.Event().wait(0.05)
+    assert re.search(r"Fetching sessions from .*… \d+ s</span>", explorer.status.value)
+    release.set()
+    assert explorer.wait(timeout=30)
+    assert "5 sessions from" in explorer.status.value  # the ticker stopped with the fetch
+    threading.Event().wait(0.7)
+    assert "Fetching" not in explorer.status.value
