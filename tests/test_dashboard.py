@@ -227,3 +227,40 @@ def test_without_request_rows_what_changed_is_by_session_name(demo: hnb.Client) 
     )
     assert "by session name" in text and "<td>code-review-agent</td>" in text
     assert "p95 latency" in text and "error rate" in text
+
+
+@pytest.mark.parametrize("args", [["--demo"], []])
+def test_the_voila_command_line(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key travels only in the environment; a live dashboard is not preheated (that
+    would query Helicone before anyone looks)."""
+    import subprocess
+
+    from helicone_nb.cli import dashboard as command
+
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-helicone-NOT-ON-THE-COMMAND-LINE")
+    seen: dict[str, Any] = {}
+
+    class Exited:
+        returncode = 3
+        pid = 0
+
+        def __init__(self, argv: list[str], **kwargs: Any) -> None:
+            seen["argv"], seen["env"] = argv, kwargs["env"]
+
+        def poll(self) -> int:
+            return 3
+
+    monkeypatch.setattr(subprocess, "Popen", Exited)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["dashboard", *args, "--no-browser", "--port", str(port)]) == 1
+    assert "voila exited early (code 3)" in capsys.readouterr().err
+    argv = seen["argv"]
+    assert argv[1:3] == ["-m", "voila"] and argv[3] == str(command.app_notebook())
+    assert not any("sk-helicone" in a for a in argv)
+    assert ("--preheat_kernel=True" in argv) == (args == ["--demo"])
+    source = seen["env"]["HELICONE_NB_DASHBOARD_SOURCE"]
+    assert source == ("demo" if args else "live")

@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     """Serve the dashboard until Ctrl-C; print its URL on stdout once it answers."""
     import importlib.util
 
+    from ..app import SOURCE_ENV
+
     if not is_loopback(args.host) and not args.allow_remote:
         raise UsageError(
             f"refusing to listen on {args.host}: the dashboard shows your Helicone data without "
@@ -190,9 +192,11 @@ def run(args: argparse.Namespace) -> int:
             f"--port={args.port}",
             "--VoilaConfiguration.show_tracebacks=False",
             "--Voila.log_level=ERROR",
-            "--preheat_kernel=True",  # the notebook runs before the first visit
-            "--pool_size=1",
         ]
+        if source_env[SOURCE_ENV] != "live":
+            # local data: the notebook runs before the first visit (and again for the next
+            # one). Not with a live key, where that would query Helicone unasked.
+            command += ["--preheat_kernel=True", "--pool_size=1"]
         print(f"helicone-nb: starting the dashboard over {what} ...", file=sys.stderr, flush=True)
         with _sigterm_as_interrupt():
             log = Path(runtime) / "voila.log"  # kept out of the terminal: kernels are chatty
