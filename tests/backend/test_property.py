@@ -213,6 +213,8 @@ leaves = st.one_of(
     number_leaf(R, "latency", small_numbers),
     number_leaf(R, "prompt_tokens", small_numbers),
     number_leaf(R, "completion_tokens", small_numbers),
+    number_leaf(R, "prompt_cache_read_tokens", small_numbers),
+    number_leaf(R, "prompt_cache_write_tokens", small_numbers),
     number_leaf(R, "cost", usd),
     number_leaf(R, "request_created_at", timestamps, TIME_OPS),
     st.builds(
@@ -267,6 +269,10 @@ request_rows = st.lists(
             "latency": st.one_of(st.none(), st.integers(0, 2000)),
             "prompt_tokens": st.one_of(st.none(), st.integers(0, 600)),
             "completion_tokens": st.one_of(st.none(), st.integers(0, 600)),
+            # cache and reasoning tokens: never part of a session's total_tokens
+            "prompt_cache_read_tokens": st.one_of(st.none(), st.integers(0, 5000)),
+            "prompt_cache_write_tokens": st.one_of(st.none(), st.integers(0, 5000)),
+            "reasoning_tokens": st.integers(0, 900),
             "cost_nano": st.one_of(
                 st.none(),
                 st.sampled_from([0, 1, 250_000_000, 500_000_000, 1_000_000_001, 2_999_999_999]),
@@ -342,6 +348,9 @@ def load(backend: Backend, rows: list[dict[str, Any]], tags: dict[str, str]) -> 
                         ("latency", "latency"),
                         ("prompt_tokens", "prompt_tokens"),
                         ("completion_tokens", "completion_tokens"),
+                        ("prompt_cache_read_tokens", "prompt_cache_read_tokens"),
+                        ("prompt_cache_write_tokens", "prompt_cache_write_tokens"),
+                        ("reasoning_tokens", "reasoning_tokens"),
                         ("cost", "cost_nano"),
                     )
                 },

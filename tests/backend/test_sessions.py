@@ -30,9 +30,45 @@ def both(left: Any, op: str, right: Any) -> dict[str, Any]:
 @pytest.fixture
 def basic(tmp_path: Path) -> Backend:
     rows = [
-        req("r1", 0, "s1", "chat", user="u1", cost=0.001, prompt=10, completion=5, latency=100),
-        req("r2", 10, "s1", "chat", user="u2", cost=0.002, prompt=20, completion=None, latency=300),
-        req("r3", 20, "s1", "chat", user=None, cost=0.003, prompt=None, completion=7, latency=200),
+        # cache and reasoning tokens never count in a session's total_tokens (spec section 3)
+        req(
+            "r1",
+            0,
+            "s1",
+            "chat",
+            user="u1",
+            cost=0.001,
+            prompt=10,
+            completion=5,
+            latency=100,
+            prompt_cache_read_tokens=100,
+            prompt_cache_write_tokens=30,
+        ),
+        req(
+            "r2",
+            10,
+            "s1",
+            "chat",
+            user="u2",
+            cost=0.002,
+            prompt=20,
+            completion=None,
+            latency=300,
+            prompt_cache_read_tokens=7,
+            reasoning_tokens=11,
+        ),
+        req(
+            "r3",
+            20,
+            "s1",
+            "chat",
+            user=None,
+            cost=0.003,
+            prompt=None,
+            completion=7,
+            latency=200,
+            prompt_cache_write_tokens=64,
+        ),
         req("r4", 5, "s2", None, user="u1", cost=0.5, model="gpt-4o-mini"),
         req("r5", 30, "s3", "agent", user="u3", cost=2.0, model="claude", status=500),
         req("r6", 40, None, None, user="u9", cost=9.0),  # no session id: never in sessions
@@ -65,6 +101,17 @@ def test_aggregates_are_the_eleven_fields(basic: Backend) -> None:
     assert s1["avg_latency"] == pytest.approx(200.0)
     assert sorted(s1["user_ids"]) == ["", "u1", "u2"]  # "" for the request without a user
     assert rows["s2"]["session_name"] == ""  # no Helicone-Session-Name
+
+
+def test_total_tokens_is_prompt_plus_completion_without_cache_tokens(tmp_path: Path) -> None:
+    backend = load(
+        tmp_path,
+        [req("r1", 0, "s", "n", prompt=10, completion=5, prompt_cache_read_tokens=100)],
+    )
+    (row,) = sessions(backend)
+    assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (10, 5, 15)
+    total = leaf(S, "session_total_tokens", "equals", 15)
+    assert [r["session_id"] for r in sessions(backend, filter=total)] == ["s"]
 
 
 def test_order_is_created_at_desc_with_session_id_tie_break(tmp_path: Path) -> None:
