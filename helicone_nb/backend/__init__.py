@@ -17,7 +17,9 @@ Modules, from the bottom up (each imports only modules above it in this list):
 - ``_tsoa``: Helicone's 422 validation of scalars, the two error types
 - ``_nodes``: filter trees, parsed and validated; ``_params``: typed bodies per endpoint
 - ``_sql``: filter trees to parameterised SQL; ``_engine``: the queries
-- ``_response``: the response type; ``_faults``: seeded fault injection
+- ``_requests``: the request routes (versions, paging, the HeliconeRequest row)
+- ``_response``: the response type; ``_faults``: seeded fault injection;
+  ``_ratelimit``: Helicone's rate limit
 - ``_ingest``: export JSONL and DataFrame import
 - ``_backend``: :class:`Backend`, the one pure HTTP handler
 - ``_transport`` (in-process httpx transport), ``_server`` (Starlette + uvicorn): thin shells
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backend import DEFAULT_ORGANIZATION_ID, MAX_BODY_BYTES, Backend
-    from ._demo import generate_demo
+    from ._demo import generate_demo, generate_demo_chunks
     from ._demo_cache import demo_backend
     from ._demo_period import (
         DEMO_DEFAULT_REQUESTS,
@@ -65,6 +67,7 @@ _HOMES = {
     "MAX_REQUESTS": "_demo_period",
     "MIN_REQUESTS": "_demo_period",
     "generate_demo": "_demo",
+    "generate_demo_chunks": "_demo",
     "demo_backend": "_demo_cache",
     "FAULT_KINDS": "_faults",
     "RETRYABLE_KINDS": "_faults",
@@ -98,6 +101,7 @@ __all__ = [
     "create_app",
     "demo_backend",
     "generate_demo",
+    "generate_demo_chunks",
     "serve",
 ]
 

@@ -7,6 +7,7 @@ the in-process httpx transport (``_transport``) are thin shells around it.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hmac
 import json
 import logging
@@ -18,11 +19,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from . import _engine, _params
+from . import _engine, _params, _requests
 from ._faults import FaultPlan
 from ._ingest import ImportReport, ingest_frame, ingest_jsonl
+from ._ratelimit import TOO_MANY, RateLimiter
 from ._response import BackendResponse, envelope, handled_error, respond
-from ._store import Store
+from ._store import FEEDBACK_KEY, Store
 from ._tsoa import HandledError, ValidationFailed, echoable
 
 if TYPE_CHECKING:
@@ -36,10 +38,12 @@ DEFAULT_ORGANIZATION_ID = "a0c4e8f2-5d1b-4c6e-9f3a-7b2d8e1c0f45"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 _TAG_ROUTE = re.compile(r"^/v1/session/([^/]+)/tag$")
+_REQUEST_UPDATE_ROUTE = re.compile(r"^/v1/request/([^/]+)/(score|feedback|property)$")
+_UPDATE_METHODS = {"score": "POST", "feedback": "POST", "property": "PUT"}
 
 
 class Backend:
-    """A Helicone-compatible session API over an embedded DuckDB store.
+    """A Helicone-compatible session and request API over an embedded DuckDB store.
 
     Parameters
     ----------
@@ -49,9 +53,11 @@ class Backend:
         The only key accepted in ``Authorization: Bearer <key>``. None accepts any bearer
         token (a missing header is still a 401, like Helicone).
     quirks
-        Answer with production Helicone's variants: 64-bit counts as JSON strings and
-        ClickHouse-text timestamps (``"2025-01-31 10:00:01.123"``). Default: numbers and
-        ISO-8601 timestamps with milliseconds.
+        Answer with production Helicone's variants: 64-bit numbers as JSON strings,
+        ClickHouse-text timestamps in session answers (``"2025-01-31 10:00:01.123"``), request
+        rows without the keys production never sends, unmerged older versions of some requests,
+        ties in random order and a request count of 0 (see ``_requests``). Default: numbers,
+        ISO-8601 timestamps with milliseconds, stable pages.
     organization_id
         Organization id given to imported rows that carry none.
     delay_s
@@ -64,6 +70,13 @@ class Backend:
         A :class:`~helicone_nb.backend.FaultPlan`: inject HTTP errors, rate limits, dropped
         connections, timeouts, truncated or misshapen bodies and shifting pages into the query
         routes. Set ``backend.faults = None`` to stop.
+    rate_limit
+        ``(calls, seconds)``: Helicone's rate limit (e.g. ``(1000, 300)``, the free tier). Every
+        authenticated answer then carries ``RateLimit-Limit/Remaining/Reset`` headers, and calls
+        over the budget get 429 until the window resets. None (default): no limit.
+    clock
+        Returns the current time (UTC): hides requests dated more than 5 minutes after it and
+        stamps ``updated_at`` of updates. Default: the system clock.
 
     Examples
     --------
@@ -83,6 +96,8 @@ class Backend:
         delay_s: float = 0.0,
         result_cache: bool = True,
         faults: FaultPlan | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        clock: Callable[[], _dt.datetime] | None = None,
     ) -> None:
         if delay_s < 0:
             raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
@@ -92,12 +107,15 @@ class Backend:
         self.organization_id = organization_id
         self.delay_s = delay_s
         self.faults = faults
+        self.rate_limiter = RateLimiter(*rate_limit) if rate_limit is not None else None
+        self.clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self._result_cache = _engine.ResultCache() if result_cache else None
         self._routes: dict[tuple[str, str], Callable[[bytes], BackendResponse]] = {
             ("POST", "/v1/session/query"): self._sessions,
             ("POST", "/v1/session/count"): self._count,
             ("POST", "/v1/session/name/query"): self._names,
             ("POST", "/v1/request/query-clickhouse"): self._requests,
+            ("POST", "/v1/request/count/query"): self._request_count,
         }
 
     # ---------------------------------------------------------------------------- data
@@ -113,8 +131,79 @@ class Backend:
         return ingest_jsonl(self.store, path, self.organization_id)
 
     def ingest_frame(self, frame: pd.DataFrame) -> int:
-        """Insert request rows shaped like :func:`generate_demo`'s; returns the rows added."""
+        """Insert request rows shaped like :func:`generate_demo`'s; returns the rows added.
+
+        Requests already stored (same ``request_id``) are skipped.
+        """
         return ingest_frame(self.store, frame, self.organization_id)
+
+    def insert_requests(
+        self, frame: pd.DataFrame, *, updated_at: _dt.datetime | None = None
+    ) -> int:
+        """Insert rows as Helicone's ingestion does, late or not; returns the rows written.
+
+        ``frame`` is shaped like :func:`generate_demo`'s (``property:<name>`` and
+        ``score:<key>`` columns). New ``request_id`` values are new requests, whatever their
+        ``request_created_at`` (late-arriving rows); a row of a stored request is a new version
+        of it, current if its ``updated_at`` is the greatest. ``updated_at`` is the frame's
+        column if it has one, else this argument, else now (the insert time, as in ClickHouse).
+        """
+        stamp = None if "updated_at" in frame.columns else (updated_at or self._now())
+        return ingest_frame(
+            self.store, frame, self.organization_id, versions=True, updated_at=stamp
+        )
+
+    def update_request(
+        self,
+        request_id: str,
+        *,
+        scores: Mapping[str, int | bool] | None = None,
+        feedback: bool | None = None,
+        properties: Mapping[str, str] | None = None,
+        updated_at: _dt.datetime | None = None,
+    ) -> None:
+        """Re-insert a request with new scores, feedback or properties, as Helicone does.
+
+        The latest version is copied with the changes merged in and a newer ``updated_at``
+        (default: now, or 1 ms after the current version if that is later); the old version
+        stays as an older physical row. Boolean scores are stored as ``<key>-hcone-bool`` 1/0,
+        feedback as the ``helicone-score-feedback`` score. This is what ``POST
+        /v1/request/{id}/score``, ``POST .../feedback`` and ``PUT .../property`` do.
+        ``LookupError`` if the request is not stored.
+        """
+        new_scores = {_score_key(k, v): int(v) for k, v in (scores or {}).items()}
+        if feedback is not None:
+            new_scores[FEEDBACK_KEY] = int(bool(feedback))
+        props = dict(properties or {})
+        store = self.store
+        with store.write_lock:
+            row = store.execute(
+                "SELECT epoch_ms(updated_at) FROM requests WHERE request_id = ?", [request_id]
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"request {request_id!r} is not stored")
+            stamp = updated_at or self._now()
+            later = _dt.datetime(1970, 1, 1) + _dt.timedelta(milliseconds=int(row[0]) + 1)
+            stamp = max(_naive(stamp), later)
+            store.insert_versions(
+                """
+                SELECT * REPLACE (
+                    map_concat(scores, MAP($score_keys::VARCHAR[], $score_values::BIGINT[]))
+                        AS scores,
+                    map_concat(properties, MAP($prop_keys::VARCHAR[], $prop_values::VARCHAR[]))
+                        AS properties,
+                    $stamp::TIMESTAMP AS updated_at)
+                FROM requests WHERE request_id = $id
+                """,
+                {
+                    "score_keys": list(new_scores),
+                    "score_values": list(new_scores.values()),
+                    "prop_keys": list(props),
+                    "prop_values": list(props.values()),
+                    "stamp": stamp,
+                    "id": request_id,
+                },
+            )
 
     def export_jsonl(self, path: str | Path) -> int:
         """Write every request as a ``HeliconeRequest`` JSONL line (oldest first); returns rows.
@@ -124,7 +213,7 @@ class Backend:
         target = Path(path)
         rows = 0
         with target.open("w", encoding="utf-8") as f:
-            for row in _engine.iter_request_rows(self.store, quirks=self.quirks):
+            for row in _requests.iter_request_rows(self.store, quirks=self.quirks):
                 f.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
                 f.write("\n")
                 rows += 1
@@ -165,6 +254,10 @@ class Backend:
     def __repr__(self) -> str:
         return f"<Backend {self.store.path} quirks={self.quirks}>"
 
+    def _now(self) -> _dt.datetime:
+        """Now, naive UTC."""
+        return _naive(self.clock())
+
     # ---------------------------------------------------------------------------- HTTP
 
     def handle(
@@ -189,7 +282,7 @@ class Backend:
                 method,
                 path,
                 body,
-                lambda: self._answer(method, path, headers, body),
+                lambda raw: self._answer(method, path, headers, raw),
                 store=self.store,
                 quirks=self.quirks,
             )
@@ -223,6 +316,18 @@ class Backend:
         denied = self._authenticate(headers)
         if denied is not None:
             return denied
+        if self.rate_limiter is not None:
+            allowed, limits = self.rate_limiter.take()
+            if not allowed:
+                refused = respond(429, {"error": TOO_MANY})
+                refused.headers.update(limits)
+                return refused
+            answer = self._route(method, path, body)
+            answer.headers.update(limits)
+            return answer
+        return self._route(method, path, body)
+
+    def _route(self, method: str, path: str, body: bytes) -> BackendResponse:
         route = self._routes.get((method, path.rstrip("/") or "/"))
         if route is not None:
             return route(body)
@@ -233,6 +338,9 @@ class Backend:
                 return envelope(200, self.store.get_tag(session_id))
             self.add_tag(session_id, _params.tag_body(body))
             return envelope(200, None)
+        update = _REQUEST_UPDATE_ROUTE.match(path)
+        if update is not None and method == _UPDATE_METHODS[update.group(2)]:
+            return self._update(unquote(update.group(1)), update.group(2), body)
         return handled_error(404, f"no route for {method} {path} in the embedded backend")
 
     def _authenticate(self, headers: Mapping[str, str]) -> BackendResponse | None:
@@ -274,4 +382,29 @@ class Backend:
 
     def _requests(self, body: bytes) -> BackendResponse:
         query = _params.request_query(body)
-        return envelope(201, _engine.query_requests(self.store, query, quirks=self.quirks))
+        rows = _requests.query_requests(self.store, query, quirks=self.quirks, now=self._now())
+        return envelope(201, rows)
+
+    def _request_count(self, body: bytes) -> BackendResponse:
+        query = _params.request_query(body)
+        return envelope(200, _requests.count_requests(self.store, query, quirks=self.quirks))
+
+    def _update(self, request_id: str, kind: str, body: bytes) -> BackendResponse:
+        change = _params.update_body(kind, body)
+        try:
+            self.update_request(request_id, **change)
+        except LookupError:
+            return handled_error(500, f"request {request_id} not found")
+        return envelope(200, None)
+
+
+def _naive(t: _dt.datetime) -> _dt.datetime:
+    """``t`` as naive UTC (a naive ``t`` is taken as UTC)."""
+    return t if t.tzinfo is None else t.astimezone(_dt.UTC).replace(tzinfo=None)
+
+
+def _score_key(key: str, value: int | bool) -> str:
+    """Helicone keeps a boolean score as ``<key>-hcone-bool`` (ScoreManager)."""
+    return (
+        f"{key}-hcone-bool" if isinstance(value, bool) and not key.endswith("-hcone-bool") else key
+    )

@@ -7,6 +7,7 @@ vectorised over all requests of an application at once (no Python loop per reque
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,11 +19,18 @@ from ._demo_org import (
     COST_SPIKE,
     DAYS,
     END_MS,
+    FINE_TUNE,
+    FINE_TUNE_SWITCH,
+    FIRST_REQUEST,
     GEMINI_SLOWDOWN,
+    INGEST_DELAY_S,
     LOOSE,
     MODEL_INDEX,
     NO_SESSION_SHARE,
     O3_SWITCH,
+    SCORE_DELAY_S,
+    SCORES,
+    SPIKE_FEEDBACK_POSITIVE,
     STAFF_COUNTRIES,
     START_MS,
     App,
@@ -39,6 +47,9 @@ from ._demo_period import MAX_REQUESTS, MIN_REQUESTS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: Every score key of the demo, in a fixed order (one ``score:<key>`` column each).
+SCORE_KEYS = tuple(dict.fromkeys(s.key for s in SCORES))
 
 
 def _uuids(rng: np.random.Generator, n: int) -> np.ndarray[Any, Any]:
@@ -86,7 +97,8 @@ def generate_demo(requests: int, seed: int = 0) -> pd.DataFrame:
         One row per request, sorted by ``request_created_at``. Columns are named like the
         store's (Helicone's ``request_response_rmt``: ``request_id``, ``request_created_at``,
         ``latency`` in ms, ``cost`` in integer nano-dollars, ...); each property is a column
-        ``property:<name>`` holding None where the request has no such property.
+        ``property:<name>`` holding None where the request has no such property, and each score
+        a column ``score:<key>`` (nullable integers, NA where the request has no such score).
     """
 
     if not isinstance(requests, int) or not MIN_REQUESTS <= requests <= MAX_REQUESTS:
@@ -94,21 +106,84 @@ def generate_demo(requests: int, seed: int = 0) -> pd.DataFrame:
             f"requests must be an integer from {MIN_REQUESTS:,} to {MAX_REQUESTS:,}, got "
             f"{requests!r}"
         )
+    return _generate(requests, [seed])  # default_rng([seed]) is default_rng(seed)
+
+
+def generate_demo_chunks(
+    requests: int, seed: int = 0, *, chunk_requests: int = 1_000_000
+) -> Iterator[pd.DataFrame]:
+    """The demo at any size (e.g. 10,000,000 requests), as frames of ``chunk_requests`` rows.
+
+    Each chunk is a demo organisation's traffic of its own over the same period (its own
+    sessions, drawn from its own seed ``(seed, chunk number)``), so chunks never share a
+    ``request_id`` or session id and memory stays that of one chunk. Same ``(requests, seed,
+    chunk_requests)``, same rows. Each chunk is sorted by ``request_created_at``; the whole is
+    not.
+    """
+    if not isinstance(requests, int) or requests < MIN_REQUESTS:
+        raise UsageError(f"requests must be an integer of at least {MIN_REQUESTS:,}")
+    if not isinstance(chunk_requests, int) or not MIN_REQUESTS <= chunk_requests <= MAX_REQUESTS:
+        raise UsageError(
+            f"chunk_requests must be an integer from {MIN_REQUESTS:,} to {MAX_REQUESTS:,}"
+        )
+    chunks = -(-requests // chunk_requests)
+    sizes = [requests // chunks + (1 if i < requests % chunks else 0) for i in range(chunks)]
+    for number, size in enumerate(sizes):
+        yield _generate(size, [seed, number + 1])
+
+
+def _generate(requests: int, seed: list[int]) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
+    # Scores, reasoning tokens and updated_at come from a second generator, so the rows drawn
+    # from the first one stay what they were before those columns existed.
+    later = np.random.default_rng([*seed, 1 << 20])
     users = make_users(rng)
     quotas = _split(requests, [a.share for a in APPS] + [NO_SESSION_SHARE])
     parts = [
-        _app_requests(rng, app, quota, users) for app, quota in zip(APPS, quotas, strict=False)
+        _app_requests(rng, later, app, quota, users)
+        for app, quota in zip(APPS, quotas, strict=False)
     ]
     parts.append(_loose_requests(rng, quotas[-1], users))
     cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.argsort(cols["created_ms"], kind="stable")
     cols = {key: value[order] for key, value in cols.items()}
-    return _frame(rng, cols)
+    return _frame(rng, later, cols)
+
+
+def _scores(
+    rng: np.random.Generator,
+    app: App,
+    k: np.ndarray[Any, Any],
+    steps: np.ndarray[Any, Any],
+    done: dict[str, np.ndarray[Any, Any]],
+) -> dict[str, np.ndarray[Any, Any]]:
+    """``score:<key>`` columns (float, NaN = no such score) for one application's requests."""
+    quota = len(k)
+    out = {f"score:{key}": np.full(quota, np.nan) for key in SCORE_KEYS}
+    ok = done["status"] == 200
+    for score in (s for s in SCORES if s.app == app.name):
+        feedback = score.step == FIRST_REQUEST
+        where = (k == 0) if feedback else ((steps == score.step) & ok)
+        chosen = where & (rng.random(quota) < score.share)
+        if score.low == 0 and score.high == 1:
+            positive = np.full(quota, score.positive)
+            if app.name == "support-chat" and feedback:
+                created = done["created_ms"]
+                spike = (created >= COST_SPIKE[0]) & (created < COST_SPIKE[1])
+                positive = np.where(spike, SPIKE_FEEDBACK_POSITIVE, positive)
+            values = (rng.random(quota) < positive).astype(float)
+        else:
+            values = rng.integers(score.low, score.high + 1, quota).astype(float)
+        out[f"score:{score.key}"] = np.where(chosen, values, np.nan)
+    return out
 
 
 def _app_requests(
-    rng: np.random.Generator, app: App, quota: int, users: dict[str, Users]
+    rng: np.random.Generator,
+    later: np.random.Generator,
+    app: App,
+    quota: int,
+    users: dict[str, Users],
 ) -> dict[str, np.ndarray[Any, Any]]:
     """Sessions of one application totalling exactly ``quota`` requests."""
     mean = float(np.mean(app.lengths(rng, 2000)))
@@ -182,7 +257,13 @@ def _app_requests(
         hit = (steps == 2) & (rng.random(quota) < 0.7)
         cache_read = np.where(hit, rng.integers(1800, 4200, quota), 0)
 
-    return _finish_requests(
+    if app.name == "email-drafter":  # 1.4.0 drafts with a fine-tune Helicone cannot price
+        model = np.where(
+            (model == MODEL_INDEX["gpt-4o-mini"]) & (s_start >= FINE_TUNE_SWITCH),
+            MODEL_INDEX[FINE_TUNE],
+            model,
+        )
+    done = _finish_requests(
         rng,
         app.steps,
         quota,
@@ -207,6 +288,7 @@ def _app_requests(
             "tier": np.repeat(tier, lengths),
         },
     )
+    return {**done, **_scores(later, app, k, steps, done)}
 
 
 def _finish_requests(
@@ -278,6 +360,7 @@ def _finish_requests(
         + np.round(model_array("usd_out")[model] * 1000).astype(np.int64) * completion
         + np.round(model_array("usd_cache_read")[model] * 1000).astype(np.int64) * cache_read
     )  # nano-dollars: USD per 1M tokens * 1000 = nano-USD per token
+    cost = np.where(model_array("priced")[model], cost, 0)  # Helicone records 0 when unknown
     return {
         "created_ms": created,
         "latency": latency,
@@ -329,11 +412,14 @@ def _loose_requests(
             ),
             "app_version": np.full(quota, "tools-1.0", dtype=object),
             "tier": np.full(quota, None, dtype=object),
+            **{f"score:{key}": np.full(quota, np.nan) for key in SCORE_KEYS},
         },
     )
 
 
-def _frame(rng: np.random.Generator, c: dict[str, np.ndarray[Any, Any]]) -> pd.DataFrame:
+def _frame(
+    rng: np.random.Generator, later: np.random.Generator, c: dict[str, np.ndarray[Any, Any]]
+) -> pd.DataFrame:
     import pandas as pd
 
     n = len(c["created_ms"])
@@ -354,10 +440,25 @@ def _frame(rng: np.random.Generator, c: dict[str, np.ndarray[Any, Any]]) -> pd.D
         categories, codes = np.unique(model_array(attr), return_inverse=True)
         return pd.Categorical.from_codes(codes[model], pd.Index(categories.astype(object)))
 
+    request_ids = _uuids(rng, n)
+    responded = c["created_ms"] + c["latency"]
+    # updated_at: Helicone stores the row a moment after the response; a score re-inserts it
+    updated = responded + np.round(_lognormal(later, np.full(n, INGEST_DELAY_S * 1000), 0.8))
+    score_cols = {f"score:{key}": c[f"score:{key}"] for key in SCORE_KEYS}
+    scored = np.zeros(n, dtype=bool)
+    for values in score_cols.values():
+        scored |= ~np.isnan(values)
+    delay = np.round(_lognormal(later, np.full(n, SCORE_DELAY_S * 1000), 1.2))
+    updated = np.where(scored, np.maximum(updated, responded + delay), updated).astype(np.int64)
+    share = model_array("reasoning_share")[model]
+    noise = np.clip(share * later.lognormal(0.0, 0.15, n), 0.0, 0.95)
+    reasoning = np.round(c["completion"] * noise).astype(np.int64)
+
     return pd.DataFrame(
         {
-            "request_id": _uuids(rng, n),
+            "request_id": request_ids,
             "request_created_at": created,
+            "updated_at": updated.astype("datetime64[ms]"),
             "response_created_at": created + c["latency"].astype("timedelta64[ms]"),
             "latency": c["latency"],
             "time_to_first_token": pd.arrays.IntegerArray(
@@ -376,6 +477,7 @@ def _frame(rng: np.random.Generator, c: dict[str, np.ndarray[Any, Any]]) -> pd.D
             "completion_tokens": c["completion"],
             "prompt_cache_read_tokens": c["cache_read"],
             "prompt_cache_write_tokens": np.zeros(n, dtype=np.int64),
+            "reasoning_tokens": reasoning,
             "total_tokens": c["prompt"] + c["completion"],
             "cost": c["cost"],
             "property:Helicone-Session-Id": c["session_id"],
@@ -384,5 +486,11 @@ def _frame(rng: np.random.Generator, c: dict[str, np.ndarray[Any, Any]]) -> pd.D
             "property:environment": c["environment"],
             "property:app_version": c["app_version"],
             "property:tier": c["tier"],
+            **{
+                name: pd.arrays.IntegerArray(
+                    np.nan_to_num(values).astype(np.int64), np.isnan(values)
+                )
+                for name, values in score_cols.items()
+            },
         }
     )

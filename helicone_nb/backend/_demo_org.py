@@ -29,6 +29,16 @@ Things the analyses should find (all inside the fixed period):
   (500 / 429), hitting code-review-agent.
 - **Model switch**: sql-copilot 1.5.0 (2025-08-04) generates SQL with o3-mini: cheaper, slower.
 - **Summer dip**: internal tools see less traffic 2025-08-04..2025-08-15.
+- **Unpriced model**: email-drafter 1.4.0 (2025-08-25) drafts with a fine-tuned gpt-4o-mini that
+  Helicone cannot price: those requests have tokens but cost 0.
+- **Scores and feedback**: session feedback (``helicone-score-feedback`` 1/0) on the first request
+  of a share of support-chat, research-agent and email-drafter sessions, numeric scores
+  (``helpfulness``, ``accuracy``, ``relevance``) and a boolean one (``sql-valid-hcone-bool``) on
+  given steps; support-chat feedback is better during the gpt-4o spike.
+- **Reasoning tokens**: o3-mini spends most of its completion tokens reasoning.
+
+Every request has an ``updated_at`` a moment after its response (Helicone's ingestion), or, when
+it carries scores, when the last score arrived (a score re-inserts the row).
 
 The generator itself is ``_demo``; this module holds the organisation it draws from: models and
 prices, applications and their steps, the events above, users, and the traffic rhythm.
@@ -45,6 +55,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ._demo_period import DEMO_END, DEMO_START, DEMO_TZ
+from ._store import FEEDBACK_KEY
 
 START_MS = int(DEMO_START.timestamp() * 1000)
 END_MS = int(DEMO_END.timestamp() * 1000)
@@ -72,6 +83,8 @@ class Model:
     base_ms: float  # median latency of a minimal call
     ms_per_output: float  # per generated token
     ms_per_1k_prompt: float
+    priced: bool = True  # False: Helicone does not know the model and records cost 0
+    reasoning_share: float = 0.0  # median share of the completion tokens spent reasoning
 
     @property
     def path(self) -> str:
@@ -91,20 +104,24 @@ class Model:
         return host + self.path
 
 
+FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:email-drafter:B7xk2Lq9"
 # fmt: off
-MODELS = tuple(Model(*row) for row in (
+MODELS = (*(Model(*row) for row in (
     # name, response model, provider, USD per 1M tokens: in, out, cache read;
     # latency: base ms, ms per output token, ms per 1k prompt tokens
     ("gpt-4o", "gpt-4o-2024-08-06", "OPENAI", 2.50, 10.00, 1.25, 420, 11.0, 25),
     ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", "OPENAI", 0.15, 0.60, 0.075, 330, 8.0, 12),
-    ("o3-mini", "o3-mini-2025-01-31", "OPENAI", 1.10, 4.40, 0.55, 2400, 9.0, 30),
+    ("o3-mini", "o3-mini-2025-01-31", "OPENAI", 1.10, 4.40, 0.55, 2400, 9.0, 30, True, 0.7),
     ("claude-3-5-sonnet-20241022", "claude-3-5-sonnet-20241022", "ANTHROPIC",
      3.00, 15.00, 0.30, 650, 13.0, 30),
     ("claude-3-5-haiku-20241022", "claude-3-5-haiku-20241022", "ANTHROPIC",
      0.80, 4.00, 0.08, 420, 7.5, 15),
     ("gemini-1.5-flash", "gemini-1.5-flash-002", "GOOGLE", 0.075, 0.30, 0.01875, 280, 4.5, 10),
     ("text-embedding-3-small", "text-embedding-3-small", "OPENAI", 0.02, 0.0, 0.0, 110, 0.0, 4),
-))
+)),
+    # email-drafter's fine-tune (from 1.4.0): list price $0.30 / $1.20, unknown to Helicone
+    Model(FINE_TUNE, FINE_TUNE, "OPENAI", 0.30, 1.20, 0.15, 330, 8.0, 12, priced=False),
+)
 # fmt: on
 MODEL_INDEX = {m.name: i for i, m in enumerate(MODELS)}
 
@@ -269,7 +286,11 @@ APPS = (
         profile="business",
         users="staff",
         no_user=0.0,
-        versions=(("2025-05-01", "1.2.0"), ("2025-07-07T08:00", "1.3.0")),
+        versions=(
+            ("2025-05-01", "1.2.0"),
+            ("2025-07-07T08:00", "1.3.0"),
+            ("2025-08-25T08:00", "1.4.0"),
+        ),
         lengths=lambda rng, size: 1 + _geometric(rng, size, 1.6),
         step_of=_email_steps,
     ),
@@ -303,7 +324,43 @@ COST_SPIKE = (ms("2025-07-21T10:00"), ms("2025-07-29T16:00"))
 GEMINI_SLOWDOWN = (ms("2025-07-28T00:00"), END_MS, 1.8)
 ANTHROPIC_INCIDENT = (ms("2025-07-08T13:00"), ms("2025-07-08T16:30"), 0.33)
 O3_SWITCH = ms("2025-08-04T08:00")
+FINE_TUNE_SWITCH = ms("2025-08-25T08:00")
 SUMMER = (ms("2025-08-04T00:00"), ms("2025-08-16T00:00"), 0.7)
+
+# --------------------------------------------------------------------------------------------
+# Scores and feedback (Helicone's ``scores`` map, REQUEST_API section 2)
+# --------------------------------------------------------------------------------------------
+
+#: ``Score.step`` for the session's first request (where Helicone keeps session feedback).
+FIRST_REQUEST = -1
+
+
+@dataclass(frozen=True)
+class Score:
+    app: str  # session name
+    step: int  # index into the app's steps, or FIRST_REQUEST
+    key: str  # score key; boolean scores end in "-hcone-bool" (values 1/0)
+    share: float  # share of those requests (successful ones) that are scored
+    low: int = 0  # value range, inclusive (feedback: 0/1)
+    high: int = 1
+    positive: float = 0.0  # feedback and boolean scores: share of 1s
+
+
+SCORES = (
+    Score("support-chat", FIRST_REQUEST, FEEDBACK_KEY, 0.22, positive=0.80),
+    Score("support-chat", 2, "helpfulness", 0.10, 1, 5),
+    Score("code-review-agent", 4, "accuracy", 0.35, 40, 100),
+    Score("research-agent", FIRST_REQUEST, FEEDBACK_KEY, 0.15, positive=0.70),
+    Score("research-agent", 3, "relevance", 0.30, 1, 5),
+    Score("email-drafter", FIRST_REQUEST, FEEDBACK_KEY, 0.35, positive=0.74),
+    Score("sql-copilot", 1, "sql-valid-hcone-bool", 0.50, positive=0.86),
+)
+#: Feedback on support-chat is better while 3.8.0 answers with gpt-4o (the cost spike).
+SPIKE_FEEDBACK_POSITIVE = 0.90
+#: Median delay from a response to the score or feedback that re-inserts the row (seconds).
+SCORE_DELAY_S = 900.0
+#: Median delay from a response to Helicone storing the row (seconds): ``updated_at``.
+INGEST_DELAY_S = 2.0
 
 # --------------------------------------------------------------------------------------------
 # Users

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 #: Bump when the generated rows change (it is part of the demo cache key).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEMO_START = _dt.datetime(2025, 6, 2, tzinfo=_dt.UTC)  # a Monday
 DEMO_END = _dt.datetime(2025, 8, 31, tzinfo=_dt.UTC)
 DEMO_TZ = "Europe/Berlin"

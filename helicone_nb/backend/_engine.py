@@ -1,4 +1,6 @@
-"""The four queries the embedded backend answers, over a :class:`~._store.Store`.
+"""The session queries the embedded backend answers, over a :class:`~._store.Store`.
+
+(The request routes are ``_requests``.)
 
 Each function takes validated parameters (see ``_params``) and returns plain JSON-ready Python
 values in Helicone's shapes. ``quirks=True`` gives production Helicone's variants: 64-bit counts
@@ -12,13 +14,12 @@ import dataclasses
 import datetime as _dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from ._params import NameQuery, RequestQuery, SessionQuery
+from ._params import NameQuery, SessionQuery
 from ._sql import Params, compile_filter, uses_tag
 from ._store import SESSION_NAME_KEY, Store
-from ._tsoa import HandledError
 
 _EPOCH = _dt.datetime(1970, 1, 1)
 #: Window used by /v1/session/name/query when the body has no timeFilter, ending at the newest
@@ -329,154 +330,3 @@ def query_names(store: Store, q: NameQuery, *, quirks: bool) -> list[dict[str, A
         }
         for name, first, last, n, avg in rows
     ]
-
-
-# --------------------------------------------------------------------------------------------
-# Requests (HeliconeRequest rows)
-# --------------------------------------------------------------------------------------------
-
-#: Sort keys of SortLeafRequest the store can serve -> column.
-_SORT_SQL = {
-    "created_at": "r.request_created_at",
-    "latency": "r.latency",
-    "cost": "r.cost",
-    "total_tokens": "r.total_tokens",
-    "prompt_tokens": "r.prompt_tokens",
-    "completion_tokens": "r.completion_tokens",
-    "time_to_first_token": "r.time_to_first_token",
-    "user_id": "r.user_id",
-    "body_model": "r.model",
-}
-
-#: (select expression, name) of every column a HeliconeRequest row is built from.
-_REQUEST_SELECT: tuple[tuple[str, str], ...] = (
-    ("r.request_id", "request_id"),
-    ("epoch_ms(r.request_created_at)", "request_created_at"),
-    ("r.response_id", "response_id"),
-    ("epoch_ms(r.response_created_at)", "response_created_at"),
-    ("r.latency", "latency"),
-    ("r.time_to_first_token", "time_to_first_token"),
-    ("r.status", "status"),
-    ("r.model", "model"),
-    ("r.request_model", "request_model"),
-    ("r.response_model", "response_model"),
-    ("r.provider", "provider"),
-    ("r.user_id", "user_id"),
-    ("r.country_code", "country_code"),
-    ("r.target_url", "target_url"),
-    ("r.request_path", "request_path"),
-    ("r.prompt_tokens", "prompt_tokens"),
-    ("r.completion_tokens", "completion_tokens"),
-    ("r.prompt_cache_read_tokens", "prompt_cache_read_tokens"),
-    ("r.prompt_cache_write_tokens", "prompt_cache_write_tokens"),
-    ("r.total_tokens", "total_tokens"),
-    ("r.cost", "cost"),
-    ("r.cache_enabled", "cache_enabled"),
-    ("r.cache_reference_id", "cache_reference_id"),
-    ("r.request_body", "request_body"),
-    ("r.response_body", "response_body"),
-    ("r.prompt_id", "prompt_id"),
-    ("r.prompt_version", "prompt_version"),
-    ("r.request_referrer", "request_referrer"),
-    ("r.properties", "properties"),
-)
-REQUEST_SELECT_SQL = ", ".join(expr for expr, _ in _REQUEST_SELECT)
-_REQUEST_NAMES = tuple(name for _, name in _REQUEST_SELECT)
-
-
-def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
-    """One ``HeliconeRequest`` (OpenAPI schema) from a row selected with REQUEST_SELECT_SQL."""
-    v = dict(zip(_REQUEST_NAMES, values, strict=True))
-
-    def big(x: Any) -> int | str | None:  # Int64 columns: JSON strings in ClickHouse output
-        if x is None:
-            return None
-        return str(int(x)) if quirks else int(x)
-
-    cost = None if v["cost"] is None else int(v["cost"]) / 1e9
-    properties = dict(v["properties"])
-    created = format_timestamp(v["request_created_at"], quirks)
-    responded = v["response_created_at"]
-    return {
-        "response_id": v["response_id"],
-        "response_created_at": None if responded is None else format_timestamp(responded, quirks),
-        "response_body": v["response_body"],
-        "response_status": big(v["status"]),
-        "response_model": v["response_model"],
-        "request_id": v["request_id"],
-        "request_created_at": created,
-        "request_body": v["request_body"],
-        "request_path": v["request_path"],
-        "request_user_id": v["user_id"],
-        "request_properties": properties,
-        "request_model": v["request_model"],
-        "model_override": None,
-        "helicone_user": None,
-        "provider": v["provider"],
-        "delay_ms": big(v["latency"]),
-        "time_to_first_token": big(v["time_to_first_token"]),
-        "total_tokens": big(v["total_tokens"]),
-        "prompt_tokens": big(v["prompt_tokens"]),
-        "prompt_cache_write_tokens": big(v["prompt_cache_write_tokens"]),
-        "prompt_cache_read_tokens": big(v["prompt_cache_read_tokens"]),
-        "completion_tokens": big(v["completion_tokens"]),
-        "reasoning_tokens": None,
-        "prompt_audio_tokens": None,
-        "completion_audio_tokens": None,
-        "cost": cost,
-        "costUSD": cost,
-        "prompt_id": v["prompt_id"],
-        "prompt_version": v["prompt_version"],
-        "llmSchema": None,
-        "country_code": v["country_code"],
-        "asset_ids": None,
-        "asset_urls": None,
-        "scores": None,
-        "properties": properties,
-        "assets": [],
-        "target_url": v["target_url"] or "",
-        "model": v["model"],
-        "cache_reference_id": v["cache_reference_id"],
-        "cache_enabled": bool(v["cache_enabled"]),
-        "ai_gateway_body_mapping": None,
-        "request_referrer": v["request_referrer"],
-    }
-
-
-def query_requests(store: Store, q: RequestQuery, *, quirks: bool) -> list[dict[str, Any]]:
-    """``/v1/request/query-clickhouse``: HeliconeRequest rows, sorted, paged."""
-    if q.limit == 0:
-        return []
-    if q.sort_key not in _SORT_SQL:
-        raise HandledError(
-            f"sorting requests by {q.sort_key!r} is not supported by the embedded backend; "
-            f"use one of {', '.join(_SORT_SQL)}"
-        )
-    params = Params()
-    where = compile_filter(q.filter, "request", params)
-    direction = "ASC" if q.sort_direction == "asc" else "DESC"
-    sql = f"""
-        SELECT {REQUEST_SELECT_SQL}
-        FROM requests r
-        WHERE {where} {"AND r.cached" if q.is_cached else ""}
-        ORDER BY {_SORT_SQL[q.sort_key]} {direction} NULLS LAST, r.request_id {direction}
-        LIMIT {params.add(q.limit)} OFFSET {params.add(q.offset)}
-    """
-    return [request_row(row, quirks) for row in store.execute(sql, params.values).fetchall()]
-
-
-def iter_request_rows(
-    store: Store, *, quirks: bool, batch: int = 10_000
-) -> Iterator[dict[str, Any]]:
-    """Every stored request as a HeliconeRequest row, oldest first (for JSONL export)."""
-    cur = store.cursor().cursor()  # a private cursor: the caller may query while iterating
-    try:
-        cur.execute(
-            f"SELECT {REQUEST_SELECT_SQL} FROM requests r "
-            "ORDER BY r.request_created_at, r.request_id"
-        )
-        while rows := cur.fetchmany(batch):
-            for row in rows:
-                yield request_row(row, quirks)
-    finally:
-        cur.close()

@@ -2,8 +2,9 @@
 
 A :class:`FaultPlan` decides, request by request, whether an answer goes wrong and how. It applies
 to the query routes (``/v1/session/query``, ``/v1/session/count``,
-``/v1/request/query-clickhouse``); authentication, validation and every other route are never
-disturbed, and only answers that would have succeeded are spoilt. The kinds:
+``/v1/request/query-clickhouse``, ``/v1/request/count/query``); authentication, validation and
+every other route are never disturbed, and only answers that would have succeeded are spoilt.
+The kinds:
 
 =============  ==================================================================================
 ``500``        ``{"data": null, "error": ...}``, Helicone's handled-error envelope
@@ -24,7 +25,9 @@ disturbed, and only answers that would have succeeded are spoilt. The kinds:
                (``notlist``)
 ``shift``      ``shift_rows`` new sessions appear at the top of that query's results, for this and
                every later request of the same query: offsets shift between pages, as with new
-               traffic inside an open window (the store itself is not changed)
+               traffic inside an open window (the store itself is not changed). On the request
+               routes the page is read ``shift_rows`` rows earlier (rows of the previous page
+               come again, as when new rows arrive on top) and the count grows by as many
 =============  ==================================================================================
 
 The plan is seeded (``random.Random(seed)``), so a sequence of requests meets the same faults
@@ -57,8 +60,10 @@ from ._store import Store
 SESSIONS_ROUTE = "/v1/session/query"
 COUNT_ROUTE = "/v1/session/count"
 REQUESTS_ROUTE = "/v1/request/query-clickhouse"
+REQUEST_COUNT_ROUTE = "/v1/request/count/query"
 #: Routes a plan may disturb.
-FAULT_ROUTES = (SESSIONS_ROUTE, COUNT_ROUTE, REQUESTS_ROUTE)
+FAULT_ROUTES = (SESSIONS_ROUTE, COUNT_ROUTE, REQUESTS_ROUTE, REQUEST_COUNT_ROUTE)
+_REQUEST_ROUTES = (REQUESTS_ROUTE, REQUEST_COUNT_ROUTE)
 
 STATUS_KINDS = ("500", "502", "503", "504", "429")
 #: Faults a client is expected to ride out by retrying.
@@ -249,10 +254,7 @@ class FaultPlan:
             detail = random.Random(self._rng.getrandbits(64))
             if roll >= self.rate:
                 return None, detail
-            options = [k for k in self.kinds if k != "shift" or route != REQUESTS_ROUTE]
-            if not options:
-                return None, detail
-            return self._rng.choice(options), detail
+            return self._rng.choice(self.kinds), detail
 
     def _count(self, kind: str) -> None:
         with self._lock:
@@ -263,28 +265,30 @@ class FaultPlan:
         method: str,
         path: str,
         body: bytes,
-        answer: Callable[[], BackendResponse],
+        answer: Callable[[bytes], BackendResponse],
         *,
         store: Store,
         quirks: bool,
     ) -> BackendResponse:
-        """Answer one request through the plan; ``answer()`` gives the undisturbed answer.
+        """Answer one request through the plan; ``answer(body)`` gives an undisturbed answer.
 
         ``store`` and ``quirks`` are the backend's (a ``shift`` re-reads the query's sessions).
         """
         route = path.split("?", 1)[0].rstrip("/")
         if method.upper() != "POST" or route not in FAULT_ROUTES:
-            return answer()
+            return answer(body)
         kind, rng = self._draw(route)
-        good = answer()
+        good = answer(body)
         if not 200 <= good.status < 300:
             return good  # auth and validation failures are never disturbed
-        query = _shift_key(body) if route != REQUESTS_ROUTE else None
+        query = _shift_key(route, body)
         with self._lock:
             if kind == "shift" and query is not None:
                 self._shifts[query] = min(self._shifts.get(query, 0) + self.shift_rows, 999)
             shift = self._shifts.get(query, 0) if query is not None else 0
-        if shift:
+        if shift and route in _REQUEST_ROUTES:
+            good = _shifted_requests(route, body, good, shift, answer)
+        elif shift:
             good = _shifted(store, quirks, route, body, good, shift)
         if kind is None:
             return good
@@ -335,6 +339,12 @@ class FaultPlan:
         variant = rng.choice(self.shapes)
         if variant in ("missing", "type") and rows is not None and not rows:
             variant = "notlist"  # no row to spoil
+        if route == REQUEST_COUNT_ROUTE and variant in ("missing", "type"):
+            if variant == "missing":  # the count is the data itself
+                del payload["data"]
+            else:
+                payload["data"] = rng.choice(_WRONG[COUNT_ROUTE]["count"])
+            return respond(good.status, payload)
         if variant == "extra":
             payload["meta"] = {"injected": True, "took_ms": 3}
             for row in rows if rows is not None else [data]:
@@ -361,13 +371,34 @@ def _marked(answer: BackendResponse, kind: str) -> BackendResponse:
     return answer
 
 
-def _shift_key(body: bytes) -> Any:
-    """The query a session body asks for, offset and limit left out (None if it is invalid)."""
+def _shift_key(route: str, body: bytes) -> Any:
+    """The query a body asks for, offset and limit left out (None if it is invalid)."""
     try:
-        query = _params.session_query(body)
+        if route in _REQUEST_ROUTES:  # the count and the pages of one query shift together
+            return dataclasses.replace(_params.request_query(body), offset=0, limit=0)
+        return dataclasses.replace(_params.session_query(body), offset=0, limit=0)
     except Exception:
         return None
-    return dataclasses.replace(query, offset=0, limit=0)
+
+
+def _shifted_requests(
+    route: str,
+    body: bytes,
+    good: BackendResponse,
+    shift: int,
+    answer: Callable[[bytes], BackendResponse],
+) -> BackendResponse:
+    """A request page read ``shift`` rows earlier; a request count ``shift`` higher."""
+    payload = json.loads(body)
+    if route == REQUEST_COUNT_ROUTE:
+        counted = json.loads(good.body)
+        counted["data"] = int(counted["data"]) + shift
+        return respond(good.status, counted)
+    offset = float(payload.get("offset") or 0)
+    if offset <= 0:
+        return good
+    payload["offset"] = max(offset - shift, 0)
+    return answer(json.dumps(payload).encode())
 
 
 def _shifted(

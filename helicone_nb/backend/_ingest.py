@@ -9,12 +9,13 @@ re-importing a file adds nothing.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._store import COLUMNS, SOURCE_COLUMNS, Store, quote_ident
 
@@ -69,6 +70,9 @@ _NUMBERS: dict[str, tuple[str, str]] = {
     "prompt_cache_read_tokens": ("prompt_cache_read_tokens", "BIGINT"),
     "prompt_cache_write_tokens": ("prompt_cache_write_tokens", "BIGINT"),
     "total_tokens": ("total_tokens", "BIGINT"),
+    "reasoning_tokens": ("reasoning_tokens", "BIGINT"),
+    "prompt_audio_tokens": ("prompt_audio_tokens", "BIGINT"),
+    "completion_audio_tokens": ("completion_audio_tokens", "BIGINT"),
 }
 # JSON key -> store column for text fields taken as they are (numbers become their text).
 _TEXTS: dict[str, str] = {
@@ -80,7 +84,7 @@ _TEXTS: dict[str, str] = {
     "cache_reference_id": "cache_reference_id",
     "request_referrer": "request_referrer",
 }
-_TIMESTAMPS = ("request_created_at", "response_created_at")
+_TIMESTAMPS = ("request_created_at", "response_created_at", "updated_at")
 _OTHERS = (
     "request_id",
     "organization_id",
@@ -95,7 +99,11 @@ _OTHERS = (
     "response_body",
     "prompt_id",
     "prompt_version",
+    "storage_location",
+    "ai_gateway_body_mapping",
 )
+#: What query-clickhouse puts in an empty body column (REQUEST_API section 2): stored as ''.
+BODY_PLACEHOLDER = '{"helicone_message": "fetching body from signed_url... ..."}'
 # Every field the importer reads, parsed ONCE per line with json_transform: objects stay JSON,
 # everything else becomes the text of its value (numbers and booleans included), so type
 # problems can be reported with the offending value.
@@ -104,6 +112,8 @@ _STRUCTURE = json.dumps(
         **{key: "VARCHAR" for key in (*_TIMESTAMPS, *_NUMBERS, "cost", *_TEXTS, *_OTHERS)},
         "request_properties": "JSON",
         "properties": "JSON",
+        "scores": "JSON",
+        "asset_ids": "JSON",
     }
 )
 
@@ -152,6 +162,14 @@ def _build_parse_sql() -> str:
         "WHEN props_json IS NOT NULL AND json_type(props_json) != 'NULL' AND "
         "TRY_CAST(props_json AS MAP(VARCHAR, VARCHAR)) IS NULL "
         "THEN 'request_properties is not an object of strings'",
+        "WHEN f.updated_at IS NOT NULL AND updated_at_ts IS NULL THEN "
+        "'updated_at is not a timestamp: ' || left(f.updated_at, 60)",
+        "WHEN f.scores IS NOT NULL AND json_type(f.scores) NOT IN ('NULL', 'OBJECT') "
+        "THEN 'scores is not an object of numbers'",
+        "WHEN f.scores IS NOT NULL AND json_type(f.scores) = 'OBJECT' AND len(list_filter("
+        "map_values(TRY_CAST(f.scores AS MAP(VARCHAR, VARCHAR))), lambda v: v IS NOT NULL AND "
+        "TRY_CAST(v AS DOUBLE) IS NULL AND v NOT IN ('true', 'false'))) > 0 "
+        "THEN 'scores is not an object of numbers'",
         "WHEN f.cache_enabled IS NOT NULL AND TRY_CAST(f.cache_enabled AS BOOLEAN) IS NULL "
         "THEN 'cache_enabled is not a boolean: ' || left(f.cache_enabled, 20)",
     ]
@@ -159,11 +177,21 @@ def _build_parse_sql() -> str:
         "request_id": "f.request_id",
         "organization_id": "coalesce(f.organization_id, $org)",
         "request_created_at": "request_created_at_ts",
+        "updated_at": "coalesce(updated_at_ts, response_created_at_ts, request_created_at_ts)",
         "response_created_at": "response_created_at_ts",
         **{
             col: f"TRY_CAST(round({key}_num) AS {sql_type})"
             for key, (col, sql_type) in _NUMBERS.items()
         },
+        **{  # NOT NULL DEFAULT 0 in the store (Int64 DEFAULT 0 in ClickHouse)
+            col: f"coalesce(TRY_CAST(round({key}_num) AS BIGINT), 0)"
+            for key in ("reasoning_tokens", "prompt_audio_tokens", "completion_audio_tokens")
+            for col in (_NUMBERS[key][0],)
+        },
+        # The store's total_tokens is prompt + completion (the row's adds reasoning tokens).
+        "total_tokens": "CASE WHEN prompt_tokens_num IS NULL AND completion_tokens_num IS NULL "
+        "THEN NULL ELSE coalesce(TRY_CAST(round(prompt_tokens_num) AS BIGINT), 0) "
+        "+ coalesce(TRY_CAST(round(completion_tokens_num) AS BIGINT), 0) END",
         **{col: f"f.{key}" for key, col in _TEXTS.items()},
         "status": "coalesce(TRY_CAST(round(response_status_num) AS INTEGER), 0)",
         "model": "coalesce(nullif(f.model, ''), f.request_model, f.response_model, '')",
@@ -175,10 +203,18 @@ def _build_parse_sql() -> str:
         "cache_enabled": "coalesce(TRY_CAST(f.cache_enabled AS BOOLEAN), false)",
         "is_passthrough_billing": "false",
         "cached": "false",
-        "request_body": "coalesce(f.request_body, '')",
-        "response_body": "coalesce(f.response_body, '')",
+        "request_body": "coalesce(nullif(f.request_body, $placeholder), '')",
+        "response_body": "coalesce(nullif(f.response_body, $placeholder), '')",
         "prompt_id": "coalesce(f.prompt_id, '')",
         "prompt_version": "coalesce(f.prompt_version, '')",
+        "storage_location": "coalesce(f.storage_location, 's3')",
+        "ai_gateway_body_mapping": "coalesce(f.ai_gateway_body_mapping, '')",
+        "assets": "coalesce(TRY_CAST(f.asset_ids AS VARCHAR[]), [])",
+        # Score values: numbers, numeric strings (64-bit as strings) or booleans (1/0).
+        "scores": "map_from_entries(list_transform(list_filter(map_entries(coalesce("
+        "TRY_CAST(f.scores AS MAP(VARCHAR, VARCHAR)), MAP {})), lambda e: e.value IS NOT NULL), "
+        "lambda e: {'key': e.key, 'value': CASE e.value WHEN 'true' THEN 1 WHEN 'false' THEN 0 "
+        "ELSE CAST(round(CAST(e.value AS DOUBLE)) AS BIGINT) END}))",
         "node_id": "NULL::VARCHAR",
         "job_id": "NULL::VARCHAR",
         # ClickHouse maps hold strings only: entries with a JSON null value are dropped.
@@ -243,7 +279,7 @@ def ingest_jsonl(store: Store, path: str | Path, organization_id: str) -> Import
             try:
                 cur.execute(
                     f"CREATE OR REPLACE TEMP TABLE _parsed AS {_PARSE_SQL}",
-                    {"org": organization_id},
+                    {"org": organization_id, "placeholder": BODY_PLACEHOLDER},
                 )
             finally:
                 cur.unregister("_chunk")
@@ -271,45 +307,74 @@ def ingest_jsonl(store: Store, path: str | Path, organization_id: str) -> Import
 
 
 _DEFAULT_RE = re.compile(r"DEFAULT (.+)$")
+SCORE_PREFIX = "score:"
 
 
-def ingest_frame(store: Store, frame: pd.DataFrame, organization_id: str) -> int:
+def _map_of(
+    frame: pd.DataFrame, prefix: str, value_type: str, params: dict[str, Any], name: str
+) -> str:
+    """A ``MAP(VARCHAR, value_type)`` built from the frame's ``<prefix><key>`` columns."""
+    entries = []
+    for i, col in enumerate(c for c in frame.columns if str(c).startswith(prefix)):
+        params[f"{name}{i}"] = str(col)[len(prefix) :]
+        entries.append(f"{{'k': ${name}{i}, 'v': CAST({quote_ident(str(col))} AS {value_type})}}")
+    if not entries:
+        return f"MAP {{}}::MAP(VARCHAR, {value_type})"
+    return f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e.v IS NOT NULL))"
+
+
+def ingest_frame(
+    store: Store,
+    frame: pd.DataFrame,
+    organization_id: str,
+    *,
+    versions: bool = False,
+    updated_at: _dt.datetime | None = None,
+) -> int:
     """Insert a DataFrame of request rows (the shape :func:`generate_demo` returns).
 
     Columns are named like the store's (see ``_store.COLUMNS``); ``properties`` is spread over
-    columns named ``property:<name>`` (None = the request has no such property). Missing
-    columns take the store's default (or NULL); ``organization_id`` defaults to the backend's.
-    Returns the number of rows added.
+    columns named ``property:<name>`` (None = the request has no such property) and ``scores``
+    over columns named ``score:<key>`` (integers, missing = no such score). Missing columns take
+    the store's default (or NULL); ``organization_id`` defaults to the backend's, ``updated_at``
+    to ``updated_at`` if given, else the response time (or the request time).
+
+    ``versions=False`` adds only requests not stored yet (:meth:`Store.insert_from`);
+    ``versions=True`` writes every row as a version (:meth:`Store.insert_versions`): a row of a
+    stored request with a newer ``updated_at`` replaces it. Returns the number of rows written.
     """
     present = set(frame.columns)
     select: list[str] = []
-    params: dict[str, str] = {}
+    params: dict[str, Any] = {}
     for col in SOURCE_COLUMNS:
-        if col == "properties":
+        if col in ("properties", "scores"):
             continue
         if col in present:
             select.append(f"{quote_ident(col)} AS {col}")
         elif col == "organization_id":
             params["org"] = organization_id  # only when used: DuckDB refuses unused parameters
             select.append("$org AS organization_id")
+        elif col == "updated_at":
+            if updated_at is not None:
+                params["updated_at"] = updated_at
+                select.append("$updated_at::TIMESTAMP AS updated_at")
+            elif "response_created_at" in present:
+                select.append("coalesce(response_created_at, request_created_at) AS updated_at")
+            else:
+                select.append("request_created_at AS updated_at")
         else:
             m = _DEFAULT_RE.search(COLUMNS[col])
-            select.append(f"{m.group(1) if m else 'NULL'} AS {col}")
-    entries = []
-    for i, col in enumerate(c for c in frame.columns if str(c).startswith(PROPERTY_PREFIX)):
-        params[f"k{i}"] = str(col)[len(PROPERTY_PREFIX) :]
-        entries.append(f"{{'k': $k{i}, 'v': CAST({quote_ident(str(col))} AS VARCHAR)}}")
-    if entries:
-        select.append(
-            f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e.v IS NOT NULL))"
-            " AS properties"
-        )
-    else:
-        select.append("MAP {}::MAP(VARCHAR, VARCHAR) AS properties")
+            sql_type = COLUMNS[col].split(" NOT NULL")[0].split(" DEFAULT")[0]
+            select.append(f"CAST({m.group(1) if m else 'NULL'} AS {sql_type}) AS {col}")
+    select.append(_map_of(frame, PROPERTY_PREFIX, "VARCHAR", params, "k") + " AS properties")
+    select.append(_map_of(frame, SCORE_PREFIX, "BIGINT", params, "s") + " AS scores")
+    relation = f"SELECT {', '.join(select)} FROM _frame"
     with store.write_lock:
         cur = store.cursor()
         cur.register("_frame", frame)
         try:
-            return store.insert_from(f"SELECT {', '.join(select)} FROM _frame", params)
+            if versions:
+                return store.insert_versions(relation, params)
+            return store.insert_from(relation, params)
         finally:
             cur.unregister("_frame")

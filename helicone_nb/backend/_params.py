@@ -134,6 +134,8 @@ def _validate_body(
             out[name] = filter_node(raw, tables, path, errors)
         elif kind == "sort":
             out[name] = _sort(raw, path, errors)
+        elif kind == "scores":
+            out[name] = _scores(raw, path, errors)
         elif kind.startswith("enum:"):
             out[name] = enum(raw, tuple(kind[5:].split(",")), path, errors)
         else:  # pragma: no cover - the field tables below are fixed
@@ -262,14 +264,18 @@ def name_query(body: bytes) -> NameQuery:
 
 @dataclass(frozen=True, slots=True)
 class RequestQuery:
-    """A validated ``RequestQueryParams`` body (``/v1/request/query-clickhouse``)."""
+    """A validated ``RequestQueryParams`` body (``/v1/request/query-clickhouse``, ``count/query``).
+
+    ``offset`` and ``limit`` are as sent (the route checks them: REQUEST_API section 1.2);
+    ``is_scored`` is None when the body has no ``isScored``.
+    """
 
     filter: Node
-    offset: int
-    limit: int
+    offset: float
+    limit: float
     sort_key: str
     sort_direction: str
-    is_cached: bool
+    is_scored: bool | None
 
 
 _REQUEST_QUERY_FIELDS: tuple[tuple[str, Kind, bool], ...] = (
@@ -285,17 +291,53 @@ _REQUEST_QUERY_FIELDS: tuple[tuple[str, Kind, bool], ...] = (
 
 
 def request_query(body: bytes) -> RequestQuery:
-    """Parse and validate a ``/v1/request/query-clickhouse`` body."""
+    """Parse and validate a ``/v1/request/query-clickhouse`` (or ``count/query``) body."""
     v = _validate_body(parse_json(body), _REQUEST_QUERY_FIELDS, REQUEST_TABLES)
     sort_key, direction = v.get("sort") or ("created_at", "desc")
+    offset, limit = v.get("offset"), v.get("limit")
     return RequestQuery(
         filter=v["filter"],
-        offset=clamp_offset(v.get("offset")),
-        limit=clamp_limit(v.get("limit"), 10),
+        offset=0.0 if offset is None else offset,
+        limit=10.0 if limit is None else limit,
         sort_key=sort_key,
         sort_direction=direction,
-        is_cached=bool(v.get("isCached")),
+        is_scored=v.get("isScored"),
     )
+
+
+def update_body(kind: str, body: bytes) -> dict[str, Any]:
+    """The body of a request update route, as :meth:`Backend.update_request` keywords.
+
+    ``score``: ``{"scores": {key: number | boolean}}``; ``feedback``: ``{"rating": boolean}``;
+    ``property`` (PUT): ``{"key": str, "value": str}``.
+    """
+    raw = parse_json(body)
+    if kind == "feedback":
+        v = _validate_body(raw, (("rating", "boolean", True),), ())
+        return {"feedback": bool(v["rating"])}
+    if kind == "property":
+        v = _validate_body(raw, (("key", "string", True), ("value", "string", True)), ())
+        return {"properties": {v["key"]: v["value"]}}
+    v = _validate_body(raw, (("scores", "scores", True),), ())
+    return {"scores": v["scores"]}
+
+
+def _scores(value: Any, path: str, errors: Details) -> dict[str, int | bool] | None:
+    """``Record<string, number | boolean>``: booleans stay booleans, numbers are rounded."""
+    record = json_object(value, path, errors)
+    if record is None:
+        return None
+    out: dict[str, int | bool] = {}
+    for key, item in record.items():
+        if item is None:
+            continue
+        if isinstance(item, bool):
+            out[key] = item
+            continue
+        n = number(item, f"{path}.{key}", errors)
+        if n is not None:
+            out[key] = round(n)
+    return out
 
 
 def tag_body(body: bytes) -> str:

@@ -19,6 +19,8 @@ two forms either.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import math
 from typing import Any, Literal, TypeAlias
 
@@ -111,7 +113,7 @@ def _leaf(leaf: Leaf, form: Form, params: Params) -> str:
     if leaf.table == REQUEST_TABLE:
         if form == "having":
             return "TRUE"
-        return _request_leaf(leaf, params)
+        return _request_leaf(leaf, params, whole_seconds=form == "request")
     if leaf.table != SESSION_TABLE:  # the parser turns other tables into Broken nodes
         raise HandledError(f"unsupported filter table {leaf.table!r}")
     if form == "request":
@@ -128,7 +130,7 @@ def _leaf(leaf: Leaf, form: Form, params: Params) -> str:
     return _typed(SESSION_SQL[leaf.column], SESSION_COLUMNS[leaf.column], leaf, params)
 
 
-def _request_leaf(leaf: Leaf, params: Params) -> str:
+def _request_leaf(leaf: Leaf, params: Params, *, whole_seconds: bool) -> str:
     if leaf.column == PROPERTY_KEY:
         return f"map_contains(r.properties, {params.add(str(leaf.value))})"
     if leaf.column == PROPERTIES:
@@ -140,6 +142,10 @@ def _request_leaf(leaf: Leaf, params: Params) -> str:
         nano = math.floor(usd * 1e9)  # Helicone compares floor(value * 1e9) with nano-dollars
         nano = min(max(nano, _INT64[0]), _INT64[1])
         return f"({REQUEST_SQL['cost']} {_COMPARE[leaf.operator]} {params.add(nano)})"
+    value = leaf.value
+    if whole_seconds and isinstance(value, _dt.datetime):
+        # The request route sends Date parameters as ClickHouse DateTime: milliseconds are cut.
+        leaf = dataclasses.replace(leaf, value=value.replace(microsecond=0))
     return _typed(REQUEST_SQL[leaf.column], REQUEST_COLUMNS[leaf.column], leaf, params)
 
 

@@ -6,6 +6,18 @@ a filter column to a store column through the fixed tables in :mod:`helicone_nb.
 ``Helicone-Session-*`` properties, extracted once at ingest so session queries never touch the
 properties map.
 
+Versions (Helicone's ``ReplacingMergeTree(updated_at)``): a request can have several physical
+rows with the same ``request_id`` (a score, feedback or property change re-inserts the whole row
+with a newer ``updated_at``; ClickHouse merges them some time later). The store keeps the latest
+version of each request in :data:`REQUESTS_TABLE`, which the session engine reads (one row per
+request: Helicone's double counting from unmerged parts is never copied), and every older version
+in :data:`VERSIONS_TABLE`; the request route reads both, as Helicone reads unmerged parts.
+
+Writing: :meth:`Store.insert_from` adds requests not stored yet (imports: re-importing adds
+nothing); :meth:`Store.insert_versions` writes new versions of any request. Both take a SQL
+relation with the :data:`SOURCE_COLUMNS`. :data:`COLUMNS` is the single definition of the columns
+(other writers, such as a mirror's Parquet files, read it).
+
 DuckDB connections are not safe to share between threads, so every thread gets its own cursor
 (a cheap second connection to the same database); writes are serialised by a lock.
 """
@@ -23,9 +35,15 @@ from .._errors import UsageError
 SESSION_ID_KEY = "Helicone-Session-Id"
 SESSION_NAME_KEY = "Helicone-Session-Name"
 SESSION_PATH_KEY = "Helicone-Session-Path"
+#: The score key of Helicone's feedback (1 = positive, 0 = negative).
+FEEDBACK_KEY = "helicone-score-feedback"
 
 #: Bumped whenever the table layout changes; a file written by another version is refused.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: The table of current rows: the latest version (greatest ``updated_at``) of each request.
+REQUESTS_TABLE = "requests"
+#: Older physical versions of requests (same columns): what ClickHouse keeps until it merges.
+VERSIONS_TABLE = "request_versions"
 
 #: Store columns in table order: name -> DuckDB type (with NOT NULL / DEFAULT where Helicone's
 #: ClickHouse column is not nullable).
@@ -33,6 +51,8 @@ COLUMNS: dict[str, str] = {
     "request_id": "VARCHAR NOT NULL",
     "organization_id": "VARCHAR NOT NULL",
     "request_created_at": "TIMESTAMP NOT NULL",
+    # when this version was written (the ReplacingMergeTree version; ClickHouse: DEFAULT now())
+    "updated_at": "TIMESTAMP NOT NULL DEFAULT CAST(now() AS TIMESTAMP)",
     "response_id": "VARCHAR",
     "response_created_at": "TIMESTAMP",
     "latency": "BIGINT",
@@ -50,6 +70,9 @@ COLUMNS: dict[str, str] = {
     "completion_tokens": "BIGINT",
     "prompt_cache_read_tokens": "BIGINT",
     "prompt_cache_write_tokens": "BIGINT",
+    "reasoning_tokens": "BIGINT NOT NULL DEFAULT 0",
+    "prompt_audio_tokens": "BIGINT NOT NULL DEFAULT 0",
+    "completion_audio_tokens": "BIGINT NOT NULL DEFAULT 0",
     "total_tokens": "BIGINT",
     "cost": "BIGINT",
     "threat": "BOOLEAN",
@@ -65,6 +88,10 @@ COLUMNS: dict[str, str] = {
     "node_id": "VARCHAR",
     "job_id": "VARCHAR",
     "properties": "MAP(VARCHAR, VARCHAR) NOT NULL",
+    "scores": "MAP(VARCHAR, BIGINT) NOT NULL DEFAULT MAP {}",
+    "assets": "VARCHAR[] NOT NULL DEFAULT []",
+    "storage_location": "VARCHAR NOT NULL DEFAULT 's3'",
+    "ai_gateway_body_mapping": "VARCHAR NOT NULL DEFAULT ''",
     "session_id": "VARCHAR",
     "session_name": "VARCHAR NOT NULL DEFAULT ''",
     "session_path": "VARCHAR",
@@ -75,10 +102,10 @@ SOURCE_COLUMNS = tuple(
     c for c in COLUMNS if c not in ("session_id", "session_name", "session_path")
 )
 
+_TABLE_COLUMNS = ", ".join(f"{name} {ctype}" for name, ctype in COLUMNS.items())
 _DDL = (
-    "CREATE TABLE IF NOT EXISTS requests ("
-    + ", ".join(f"{name} {ctype}" for name, ctype in COLUMNS.items())
-    + ")",
+    f"CREATE TABLE IF NOT EXISTS {REQUESTS_TABLE} ({_TABLE_COLUMNS})",
+    f"CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} ({_TABLE_COLUMNS})",
     "CREATE TABLE IF NOT EXISTS session_tags ("
     "session_id VARCHAR PRIMARY KEY, tag VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
@@ -195,6 +222,63 @@ class Store:
             inserted = self.execute(sql, all_params).fetchone()
             self.version += 1
             return int(inserted[0]) if inserted else 0
+
+    def insert_versions(self, relation_sql: str, params: Any = None) -> int:
+        """Write the rows of ``relation_sql`` (all :data:`SOURCE_COLUMNS`) as request versions.
+
+        Per ``request_id``, the version with the greatest ``updated_at`` among the stored one
+        and the new ones becomes the current row (the stored one moves to the versions table);
+        every other new row is kept as an older version. A new version whose ``updated_at``
+        equals the current one's does not replace it. Returns the number of rows written.
+        """
+        cols = ", ".join(SOURCE_COLUMNS)
+        all_params = {
+            "sid_key": SESSION_ID_KEY,
+            "name_key": SESSION_NAME_KEY,
+            "path_key": SESSION_PATH_KEY,
+            **(params or {}),
+        }
+        with self.write_lock:
+            cur = self.cursor()
+            cur.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE _incoming AS
+                SELECT {cols},
+                       properties[$sid_key] AS session_id,
+                       coalesce(properties[$name_key], '') AS session_name,
+                       properties[$path_key] AS session_path,
+                       row_number() OVER (PARTITION BY request_id ORDER BY updated_at DESC) AS _rank
+                FROM ({relation_sql})
+                """,
+                all_params,
+            )
+            try:
+                cur.execute(
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE _winners AS
+                    SELECT i.* FROM _incoming i LEFT JOIN {REQUESTS_TABLE} r USING (request_id)
+                    WHERE i._rank = 1 AND (r.request_id IS NULL OR i.updated_at > r.updated_at)
+                    """
+                )
+                every = ", ".join(COLUMNS)
+                cur.execute(
+                    f"""
+                    INSERT INTO {VERSIONS_TABLE}
+                    SELECT * FROM {REQUESTS_TABLE}
+                    WHERE request_id IN (SELECT request_id FROM _winners);
+                    DELETE FROM {REQUESTS_TABLE}
+                    WHERE request_id IN (SELECT request_id FROM _winners);
+                    INSERT INTO {REQUESTS_TABLE} SELECT {every} FROM _winners;
+                    INSERT INTO {VERSIONS_TABLE}
+                    SELECT {every} FROM _incoming i
+                    WHERE NOT (i._rank = 1 AND i.request_id IN (SELECT request_id FROM _winners));
+                    """
+                )
+                row = cur.execute("SELECT count(*) FROM _incoming").fetchone()
+            finally:
+                cur.execute("DROP TABLE IF EXISTS _incoming; DROP TABLE IF EXISTS _winners")
+            self.version += 1
+            return int(row[0]) if row else 0
 
     def set_tag(self, session_id: str, tag: str) -> None:
         """Set (or replace) the tag of a session."""

@@ -76,6 +76,12 @@ def register(subparsers: Any) -> None:
         help="how long a 'timeout' fault stalls (31: past the client's default 30 s timeout)",
     )
     serve.add_argument(
+        "--rate-limit",
+        metavar="CALLS/SECONDS",
+        help="Helicone's rate limit, e.g. 1000/300 (the free tier): RateLimit-* headers on "
+        "every answer, 429 over the budget (default: no limit)",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -107,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         "quirks": args.quirks,
         "delay_s": args.delay_ms / 1000,
         "faults": _fault_plan(args),
+        "rate_limit": _rate_limit(args.rate_limit),
     }
     if args.db:
         backend, what = _store_backend(Path(args.db), options)
@@ -116,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UsageError("say what to serve: --demo, or --db PATH (a store filled by 'import')")
     key = "only the key given with --api-key" if args.api_key else "any bearer key"
+    limiter = backend.rate_limiter
+    if limiter is not None:
+        key += f", at most {limiter.limit:,} calls per {limiter.window_s:g} s"
     plan = backend.faults
     faults = (
         f", injecting faults into {plan.rate:.0%} of query requests "
@@ -170,3 +180,15 @@ def _fault_plan(args: argparse.Namespace) -> FaultPlan | None:
         return FaultPlan(args.faults, args.fault_kinds, args.fault_seed, stall_s=args.fault_stall)
     except ValueError as exc:
         raise UsageError(f"--fault-kinds / --fault-stall: {exc}") from None
+
+
+def _rate_limit(text: str | None) -> tuple[int, float] | None:
+    """The (calls, seconds) of ``--rate-limit CALLS/SECONDS``."""
+    if text is None:
+        return None
+    from ..backend._ratelimit import parse_rate_limit
+
+    try:
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        raise UsageError(f"--rate-limit: {exc}") from None

@@ -20,6 +20,7 @@ from helicone_nb.backend import (
     demo_backend,
     generate_demo,
 )
+from helicone_nb.backend._demo_org import FINE_TUNE
 
 from .helpers import post
 
@@ -110,15 +111,56 @@ def test_costs_are_list_prices(demo: pd.DataFrame) -> None:
         "text-embedding-3-small": (0.02, 0.0, 0.0),
         "o3-mini": (1.10, 4.40, 0.55),
     }
-    assert set(demo["model"].astype(str)) == set(prices)
-    p = demo["model"].astype(str).map(prices)
+    priced = demo[demo["model"].astype(str) != FINE_TUNE]  # the unpriced slice: see below
+    assert set(priced["model"].astype(str)) == set(prices)
+    p = priced["model"].astype(str).map(prices)
     usd = (
-        demo["prompt_tokens"] * p.str[0]
-        + demo["completion_tokens"] * p.str[1]
-        + demo["prompt_cache_read_tokens"] * p.str[2]
+        priced["prompt_tokens"] * p.str[0]
+        + priced["completion_tokens"] * p.str[1]
+        + priced["prompt_cache_read_tokens"] * p.str[2]
     ) / 1e6
-    np.testing.assert_allclose(demo["cost"] / 1e9, usd, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(priced["cost"] / 1e9, usd, rtol=1e-9, atol=1e-12)
     assert set(demo["provider"].astype(str)) == {"OPENAI", "ANTHROPIC", "GOOGLE"}
+
+
+def test_a_fine_tune_helicone_cannot_price(demo: pd.DataFrame) -> None:
+    tuned = demo[demo["model"].astype(str) == FINE_TUNE]
+    assert len(tuned) > 20
+    assert (tuned["cost"] == 0).all()
+    assert (tuned.loc[tuned["status"] == 200, "prompt_tokens"] > 0).all()
+    assert set(tuned["property:Helicone-Session-Name"]) == {"email-drafter"}
+    assert set(tuned["property:app_version"]) == {"1.4.0"}
+    assert tuned["request_created_at"].min() >= pd.Timestamp("2025-08-25 08:00")
+
+
+def test_scores_and_feedback(demo: pd.DataFrame) -> None:
+    feedback = demo["score:helicone-score-feedback"]
+    rated = demo[feedback.notna()]
+    assert 0.01 < len(rated) / len(demo) < 0.1
+    assert set(rated["score:helicone-score-feedback"]) == {0, 1}
+    assert 0.6 < rated["score:helicone-score-feedback"].mean() < 0.95
+    # session feedback sits on the session's first request
+    first = demo.groupby("property:Helicone-Session-Id")["request_created_at"].transform("min")
+    assert (rated["request_created_at"] == first[rated.index]).all()
+    assert set(rated["property:Helicone-Session-Name"]) == {
+        "support-chat",
+        "research-agent",
+        "email-drafter",
+    }
+    assert demo["score:accuracy"].dropna().between(40, 100).all()
+    assert set(demo["score:sql-valid-hcone-bool"].dropna()) == {0, 1}
+    scored = demo.filter(like="score:").notna().any(axis=1)
+    # a score re-inserts the row later; every row is stored after its response
+    assert (demo["updated_at"] >= demo["response_created_at"]).all()
+    lag = demo["updated_at"] - demo["response_created_at"]
+    assert lag[scored].median() > 10 * lag[~scored].median()
+
+
+def test_o3_mini_reasons(demo: pd.DataFrame) -> None:
+    o3 = demo[(demo["model"] == "o3-mini") & (demo["status"] == 200)]
+    assert (o3["reasoning_tokens"] > 0).mean() > 0.9
+    assert (o3["reasoning_tokens"] < o3["completion_tokens"]).all()
+    assert (demo.loc[demo["model"] != "o3-mini", "reasoning_tokens"] == 0).all()
 
 
 def test_failures_have_no_completion(demo: pd.DataFrame) -> None:
@@ -219,3 +261,16 @@ def test_an_unwritable_cache_dir_falls_back_to_memory(
     monkeypatch.setenv("HELICONE_NB_CACHE_DIR", str(blocker))
     monkeypatch.setattr(_demo_cache, "CACHE_FROM_REQUESTS", 1_000)
     assert demo_backend(1_000).request_count == 1_000
+
+
+def test_chunks_give_any_size_with_distinct_ids() -> None:
+    from helicone_nb.backend import generate_demo_chunks
+
+    chunks = list(generate_demo_chunks(5_000, seed=2, chunk_requests=2_000))
+    assert [len(c) for c in chunks] == [1_667, 1_667, 1_666]
+    ids = pd.concat([c["request_id"] for c in chunks])
+    assert ids.is_unique
+    again = list(generate_demo_chunks(5_000, seed=2, chunk_requests=2_000))
+    pd.testing.assert_frame_equal(chunks[1], again[1])
+    with pytest.raises(UsageError, match="chunk_requests"):
+        next(generate_demo_chunks(5_000, chunk_requests=10))
