@@ -5,7 +5,10 @@ period, limit 1000) goes through the whole request path (validation, SQL, JSON b
 several runs; in the same run plain pandas computes the same aggregation on the same rows
 (already in memory): groups by (session id, name), sums, mean latency, distinct user lists,
 sort by created_at DESC with session id as tie-breaker, first 1000. Both answers are compared
-before any figure is reported. Also the import throughput of a Helicone export (JSONL).
+before any figure is reported. Also the import throughput of a Helicone export (JSONL), a page
+of ``/v1/request/query-clickhouse`` the way a mirror asks for it (a whole-second ``[gte, lt)``
+slice of about 1000 requests, limit 1000; default and ``quirks`` mode), and the demo generated
+at 10x the size in chunks (``generate_demo_chunks``: the mirror benchmark's 10M requests).
 """
 
 from __future__ import annotations
@@ -16,11 +19,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from helicone_nb.backend import DEMO_END, DEMO_START, Backend, generate_demo
+from helicone_nb.backend import (
+    DEMO_END,
+    DEMO_START,
+    Backend,
+    generate_demo,
+    generate_demo_chunks,
+)
 
 from .harness import Figure, median_time, timed
 
 SIZES = {"smoke": (5_000, 2_000, 3), "full": (1_000_000, 200_000, 7)}
+#: (requests, chunk) of the chunked generation figure.
+CHUNKED = {"smoke": (20_000, 5_000), "full": (10_000_000, 1_000_000)}
 BODY = json.dumps(
     {
         "search": "",
@@ -135,6 +146,8 @@ def run(size: str) -> list[Figure]:
         )
     )
 
+    figures.extend(_request_pages(backend, requests, repeat, full))
+
     source = backend if export_rows >= requests else Backend()
     if source is not backend:
         source.ingest_frame(generate_demo(export_rows, seed=1))
@@ -157,4 +170,71 @@ def run(size: str) -> list[Figure]:
         Figure("backend", "JSONL import throughput", export_rows / jsonl_s, "requests/s")
     )
     backend.close()
+
+    total, chunk = CHUNKED[size]
+    t0 = time.perf_counter()
+    rows = sum(len(part) for part in generate_demo_chunks(total, chunk_requests=chunk))
+    chunked_s = time.perf_counter() - t0
+    assert rows == total
+    figures.append(
+        Figure(
+            "backend",
+            f"generate {total:,} demo requests in chunks of {chunk:,}",
+            chunked_s,
+            "s",
+        )
+    )
+    return figures
+
+
+def _request_pages(backend: Backend, requests: int, repeat: int, full: bool) -> list[Figure]:
+    """p50 of one query-clickhouse page over a slice holding about 1000 requests."""
+    row = backend.store.execute(
+        "SELECT epoch(request_created_at)::BIGINT FROM requests ORDER BY request_created_at "
+        "LIMIT 1 OFFSET $o",
+        {"o": requests // 2},
+    ).fetchone()
+    assert row is not None
+    start = int(row[0])
+    seconds = max(1, int(1000 * (DEMO_END - DEMO_START).total_seconds() / requests))
+
+    def iso(epoch: int) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+    body = json.dumps(
+        {
+            "filter": {
+                "left": {"request_response_rmt": {"request_created_at": {"gte": iso(start)}}},
+                "operator": "and",
+                "right": {
+                    "request_response_rmt": {"request_created_at": {"lt": iso(start + seconds)}}
+                },
+            },
+            "limit": 1000,
+            "sort": {"created_at": "asc"},
+        }
+    ).encode()
+    figures = []
+    for quirks in (False, True):
+        backend.quirks = quirks
+
+        def page() -> int:
+            answer = backend.handle("POST", "/v1/request/query-clickhouse", AUTH, body)
+            assert answer.status == 201, answer.body[:300]
+            return len(answer.json()["data"])
+
+        rows = page()
+        page_s = median_time(page, repeat)
+        figures.append(
+            Figure(
+                "backend",
+                f"request page p50 ({requests:,} requests, {rows} rows of a {seconds} s slice"
+                f"{', quirks' if quirks else ''})",
+                page_s * 1000,
+                "ms",
+                "< 100 ms",
+                page_s < 0.1 if full else None,
+            )
+        )
+    backend.quirks = False
     return figures
