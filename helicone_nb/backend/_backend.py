@@ -276,9 +276,17 @@ class Backend:
         """
         if self.delay_s:
             time.sleep(self.delay_s)
+        limits: dict[str, str] = {}
+        if self.rate_limiter is not None and self._authenticate(headers) is None:
+            # Helicone's limiter runs before the route, per organization (so after the key)
+            allowed, limits = self.rate_limiter.take()
+            if not allowed:
+                refused = respond(429, {"error": TOO_MANY})
+                refused.headers.update(limits)
+                return refused
         plan = self.faults
         if plan is not None:
-            return plan.apply(
+            answer = plan.apply(
                 method,
                 path,
                 body,
@@ -286,7 +294,11 @@ class Backend:
                 store=self.store,
                 quirks=self.quirks,
             )
-        return self._answer(method, path, headers, body)
+        else:
+            answer = self._answer(method, path, headers, body)
+        for name, value in limits.items():  # an injected 429 keeps its own
+            answer.headers.setdefault(name, value)
+        return answer
 
     def _answer(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -316,18 +328,6 @@ class Backend:
         denied = self._authenticate(headers)
         if denied is not None:
             return denied
-        if self.rate_limiter is not None:
-            allowed, limits = self.rate_limiter.take()
-            if not allowed:
-                refused = respond(429, {"error": TOO_MANY})
-                refused.headers.update(limits)
-                return refused
-            answer = self._route(method, path, body)
-            answer.headers.update(limits)
-            return answer
-        return self._route(method, path, body)
-
-    def _route(self, method: str, path: str, body: bytes) -> BackendResponse:
         route = self._routes.get((method, path.rstrip("/") or "/"))
         if route is not None:
             return route(body)

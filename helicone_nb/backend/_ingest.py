@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._requests import BODY_PLACEHOLDER  # an empty body as query-clickhouse sends it
 from ._store import COLUMNS, SOURCE_COLUMNS, Store, quote_ident
 
 if TYPE_CHECKING:
@@ -102,8 +103,6 @@ _OTHERS = (
     "storage_location",
     "ai_gateway_body_mapping",
 )
-#: What query-clickhouse puts in an empty body column (REQUEST_API section 2): stored as ''.
-BODY_PLACEHOLDER = '{"helicone_message": "fetching body from signed_url... ..."}'
 # Every field the importer reads, parsed ONCE per line with json_transform: objects stay JSON,
 # everything else becomes the text of its value (numbers and booleans included), so type
 # problems can be reported with the offending value.

@@ -46,6 +46,8 @@ from ._tsoa import HandledError
 
 #: Rows dated more than this after now are invisible (``request_created_at <= now() + 5 min``).
 FUTURE_GUARD = _dt.timedelta(minutes=5)
+#: Shape A reads the versions of a page's ids within this much of the page's time range.
+_AROUND = _dt.timedelta(minutes=5)
 #: In quirks mode, one request in this many also has an unmerged older physical version.
 QUIRK_VERSION_EVERY = 8
 #: ``cache_reference_id`` of a request that was not served from Helicone's cache.
@@ -285,28 +287,40 @@ def query_requests(
     )
     page = f"LIMIT {params.add(int(q.limit))} OFFSET {params.add(int(q.offset))}"
     phys = physical_rows(quirks)
-    if q.sort_key == "created_at":  # shape A
+    top: list[tuple[Any, ...]] = []
+    if q.sort_key == "created_at":  # shape A: pick the page's ids, then read their versions
+        top = store.execute(
+            f"""
+            SELECT r.request_id, r.request_created_at FROM ({phys}) r WHERE {where}
+            ORDER BY r.request_created_at {direction}, {tie} {page}
+            """,
+            params.values,
+        ).fetchall()
+        if not top:
+            return []
+        stamps = [created for _, created in top]
+        params = Params()
         sql = f"""
-            WITH phys AS ({phys}), top AS (
-                SELECT r.request_id, r.request_created_at FROM phys r WHERE {where}
-                ORDER BY r.request_created_at {direction}, {tie} {page}
-            )
-            SELECT {SELECT_SQL} FROM phys r
-            WHERE r.request_created_at >= (SELECT min(request_created_at) FROM top)
-                                          - INTERVAL 5 MINUTE
-              AND r.request_created_at <= (SELECT max(request_created_at) FROM top)
-                                          + INTERVAL 5 MINUTE
-              AND r.request_id IN (SELECT request_id FROM top)
-            ORDER BY r.request_created_at {direction}, {tie}
+            SELECT {SELECT_SQL} FROM ({phys}) r
+            WHERE r.request_created_at >= {params.add(min(stamps) - _AROUND)}
+              AND r.request_created_at <= {params.add(max(stamps) + _AROUND)}
+              AND r.request_id IN (SELECT unnest({params.add([i for i, _ in top])}::VARCHAR[]))
+            ORDER BY r.request_created_at {direction}
         """
     else:  # shape B
         sql = f"""
             SELECT {SELECT_SQL} FROM ({phys}) r WHERE {where}
             ORDER BY {_SORT_SQL[q.sort_key]} {direction} NULLS LAST, {tie} {page}
         """
-    rows = _dedup(store.execute(sql, params.values).fetchall())
-    if q.sort_key == "created_at":  # RequestManager re-sorts the page (a stable sort)
+    rows = store.execute(sql, params.values).fetchall()
+    if q.sort_key == "created_at":
+        # the order the ids were picked in (ties included), then RequestManager's stable sort
+        picked = {request_id: n for n, (request_id, _) in enumerate(top)}
+        rows.sort(key=lambda r: picked[r[_ID]])
+        rows = _dedup(rows)
         rows.sort(key=lambda r: r[_CREATED], reverse=direction == "DESC")
+    else:
+        rows = _dedup(rows)
     return [request_row(row, quirks) for row in rows]
 
 

@@ -35,7 +35,15 @@ def fake_serve(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def serve(backend: Backend, host: str, port: int, **kwargs: Any) -> None:
-        calls.append({"host": host, "port": port, "faults": backend.faults, **kwargs})
+        calls.append(
+            {
+                "host": host,
+                "port": port,
+                "faults": backend.faults,
+                "rate_limiter": backend.rate_limiter,
+                **kwargs,
+            }
+        )
         kwargs["on_shutdown"]()
 
     monkeypatch.setattr("helicone_nb.backend._server.serve", serve)
@@ -95,6 +103,20 @@ def test_fault_flags_reach_the_backend(
     assert main([*args, "--faults", "0.1", "--fault-kinds", "500,teapot"]) == 1
     err = capsys.readouterr().err
     assert "0 to 1" in err and "unknown fault kind 'teapot'" in err
+
+
+def test_rate_limit_flag_reaches_the_backend(
+    fake_serve: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["serve", "--demo", "--demo-requests", "1000"]
+    assert main([*args, "--rate-limit", "1000/300"]) == 0
+    limiter = fake_serve[-1]["rate_limiter"]
+    assert (limiter.limit, limiter.window_s) == (1000, 300.0)
+    assert "at most 1,000 calls per 300 s" in capsys.readouterr().err
+    assert main(args) == 0 and fake_serve[-1]["rate_limiter"] is None
+    for bad in ("many", "0/300", "10/0", "10/x"):
+        assert main([*args, "--rate-limit", bad]) == 1
+        assert "--rate-limit" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------- the key
