@@ -72,7 +72,10 @@ def test_every_request_of_a_window_once_oldest_first(server: Backend) -> None:
         gte = left["request_response_rmt"]["request_created_at"]["gte"]
         lt = right["request_response_rmt"]["request_created_at"]["lt"]
         assert gte.endswith(".000Z") and lt.endswith(".000Z")  # whole seconds
-    assert len(rec.bodies) < REQUESTS / 1000 * 4
+    # In quirks mode every scored request also has its unmerged first version (the backend's
+    # side of issue 12 item 6): a group proof at the deduplicated row count then finds a row,
+    # and each slice is proven alone, about twice the calls of merged data (10-12 -> 23 here).
+    assert len(rec.bodies) < REQUESTS / 1000 * 6
 
 
 def test_windows_with_milliseconds_and_filters(server: Backend) -> None:

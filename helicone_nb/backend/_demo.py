@@ -478,7 +478,7 @@ def _frame(
             "prompt_cache_read_tokens": c["cache_read"],
             "prompt_cache_write_tokens": np.zeros(n, dtype=np.int64),
             "reasoning_tokens": reasoning,
-            "total_tokens": c["prompt"] + c["completion"],
+            "total_tokens": c["prompt"] + c["completion"] + reasoning,  # as Helicone's row
             "cost": c["cost"],
             "property:Helicone-Session-Id": c["session_id"],
             "property:Helicone-Session-Name": c["session_name"],

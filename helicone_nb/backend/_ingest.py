@@ -187,10 +187,13 @@ def _build_parse_sql() -> str:
             for key in ("reasoning_tokens", "prompt_audio_tokens", "completion_audio_tokens")
             for col in (_NUMBERS[key][0],)
         },
-        # The store's total_tokens is prompt + completion (the row's adds reasoning tokens).
-        "total_tokens": "CASE WHEN prompt_tokens_num IS NULL AND completion_tokens_num IS NULL "
-        "THEN NULL ELSE coalesce(TRY_CAST(round(prompt_tokens_num) AS BIGINT), 0) "
-        "+ coalesce(TRY_CAST(round(completion_tokens_num) AS BIGINT), 0) END",
+        # The row's total_tokens (prompt + completion + reasoning, REQUEST_API section 2); when
+        # missing, computed that way.
+        "total_tokens": "coalesce(TRY_CAST(round(total_tokens_num) AS BIGINT), CASE WHEN "
+        "prompt_tokens_num IS NULL AND completion_tokens_num IS NULL THEN NULL ELSE "
+        "coalesce(TRY_CAST(round(prompt_tokens_num) AS BIGINT), 0) "
+        "+ coalesce(TRY_CAST(round(completion_tokens_num) AS BIGINT), 0) "
+        "+ coalesce(TRY_CAST(round(reasoning_tokens_num) AS BIGINT), 0) END)",
         **{col: f"f.{key}" for key, col in _TEXTS.items()},
         "status": "coalesce(TRY_CAST(round(response_status_num) AS INTEGER), 0)",
         "model": "coalesce(nullif(f.model, ''), f.request_model, f.response_model, '')",

@@ -4,9 +4,9 @@ What Helicone does (``../shared/spec/REQUEST_API.md`` sections 1-3), and how it 
 
 - Physical rows: every stored version of every request (``requests`` holds the latest,
   ``request_versions`` the older ones), as ClickHouse reads a ``ReplacingMergeTree`` without
-  ``FINAL``. In quirks mode one request in :data:`QUIRK_VERSION_EVERY` also has an unmerged
-  older version (``updated_at`` one second earlier, no scores yet), so a pager meets versions
-  even on data that was never updated.
+  ``FINAL``. In quirks mode every scored request also has its unmerged first version (no
+  scores yet, ``updated_at`` one second earlier): Helicone re-inserts a row to add a score, so a
+  pager meets versions even on data that was never updated through this backend.
 - Paging: ``LIMIT``/``OFFSET`` count physical rows. Sorting by ``created_at`` (the default, desc)
   is Helicone's shape A: the page's request ids are picked first, then every version of those
   ids within 5 minutes of the page is read back (without re-applying the filter). Any other sort
@@ -48,8 +48,6 @@ from ._tsoa import HandledError
 FUTURE_GUARD = _dt.timedelta(minutes=5)
 #: Shape A reads the versions of a page's ids within this much of the page's time range.
 _AROUND = _dt.timedelta(minutes=5)
-#: In quirks mode, one request in this many also has an unmerged older physical version.
-QUIRK_VERSION_EVERY = 8
 #: ``cache_reference_id`` of a request that was not served from Helicone's cache.
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 #: What an empty body column reads as (``if(notEmpty(x), x, ...)`` in the route's SELECT).
@@ -107,6 +105,7 @@ _SELECT: tuple[tuple[str, str], ...] = (
     ("r.prompt_cache_read_tokens", "prompt_cache_read_tokens"),
     ("r.prompt_cache_write_tokens", "prompt_cache_write_tokens"),
     ("r.reasoning_tokens", "reasoning_tokens"),
+    ("r.total_tokens", "total_tokens"),
     ("r.prompt_audio_tokens", "prompt_audio_tokens"),
     ("r.completion_audio_tokens", "completion_audio_tokens"),
     ("r.cost", "cost"),
@@ -138,7 +137,7 @@ def physical_rows(quirks: bool) -> str:
         sql += (
             " UNION ALL SELECT * REPLACE (updated_at - INTERVAL 1 SECOND AS updated_at, "
             f"MAP {{}}::MAP(VARCHAR, BIGINT) AS scores) FROM {REQUESTS_TABLE} "
-            f"WHERE hash(request_id) % {QUIRK_VERSION_EVERY} = 0"
+            "WHERE cardinality(scores) > 0"
         )
     return sql
 
@@ -169,11 +168,6 @@ def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
     cost = None if v["cost"] is None else int(v["cost"]) / 1e9
     properties = dict(v["properties"])
     prompt, completion = v["prompt_tokens"], v["completion_tokens"]
-    total = (
-        None
-        if prompt is None and completion is None
-        else (prompt or 0) + (completion or 0) + (v["reasoning_tokens"] or 0)
-    )
     responded = v["response_created_at"]
     location = v["storage_location"]
     row: dict[str, Any] = {
@@ -194,7 +188,7 @@ def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
         "provider": v["provider"],
         "delay_ms": small(v["latency"]),
         "time_to_first_token": big(v["time_to_first_token"]),
-        "total_tokens": big(total),
+        "total_tokens": big(v["total_tokens"]),
         "prompt_tokens": big(prompt),
         "prompt_cache_write_tokens": big(v["prompt_cache_write_tokens"] or 0),
         "prompt_cache_read_tokens": big(v["prompt_cache_read_tokens"] or 0),

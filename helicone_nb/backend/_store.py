@@ -73,7 +73,7 @@ COLUMNS: dict[str, str] = {
     "reasoning_tokens": "BIGINT NOT NULL DEFAULT 0",
     "prompt_audio_tokens": "BIGINT NOT NULL DEFAULT 0",
     "completion_audio_tokens": "BIGINT NOT NULL DEFAULT 0",
-    "total_tokens": "BIGINT",
+    "total_tokens": "BIGINT",  # the row's: prompt + completion + reasoning (sessions add p + c)
     "cost": "BIGINT",
     "threat": "BOOLEAN",
     "cache_enabled": "BOOLEAN NOT NULL DEFAULT false",

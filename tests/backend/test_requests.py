@@ -194,18 +194,32 @@ def test_the_session_engine_counts_one_version_per_request(six: Backend) -> None
     assert session["total_cost"] == pytest.approx(0.015)
 
 
-def test_quirks_mode_adds_unmerged_versions(tmp_path: Path) -> None:
-    backend = load(tmp_path, [req(f"q{i:03d}", i) for i in range(200)], clock=clock)
-    plain = post(backend, COUNT, {"filter": "all"}).json()["data"]
-    assert plain == 200
+def test_quirks_mode_adds_the_unmerged_first_version_of_scored_requests(tmp_path: Path) -> None:
+    backend = load(tmp_path, [], clock=clock)
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"q{i:03d}" for i in range(200)],
+            "request_created_at": pd.Timestamp(BASE.replace(tzinfo=None))
+            + pd.to_timedelta(range(200), "s"),
+            "score:quality": pd.array([i % 4 if i % 4 else None for i in range(200)], "Int64"),
+        }
+    )
+    backend.insert_requests(frame)
+    assert post(backend, COUNT, {"filter": "all"}).json()["data"] == 200
     backend.quirks = True
-    seen: list[str] = []
+    seen: dict[str, dict[str, Any]] = {}
     offset = 0
     while rows := page(backend, limit=50, offset=offset, sort={"created_at": "asc"}):
-        seen.extend(ids(rows))
+        for row in rows:  # a pager keeps the greatest updated_at
+            if (
+                row["request_id"] not in seen
+                or row["updated_at"] > seen[row["request_id"]]["updated_at"]
+            ):
+                seen[row["request_id"]] = row
         offset += 50
-    assert offset > 200  # more physical rows than requests
-    assert set(seen) == {f"q{i:03d}" for i in range(200)}
+    assert offset == 350  # 200 requests, 150 of them scored: 350 physical rows
+    assert len(seen) == 200
+    assert seen["q001"]["scores"] == {"quality": "1"} and seen["q004"]["scores"] == {}
 
 
 def test_late_rows_and_updates_through_http_routes(six: Backend) -> None:
