@@ -182,9 +182,8 @@ class Backend:
             ).fetchone()
             if row is None:
                 raise LookupError(f"request {request_id!r} is not stored")
-            stamp = updated_at or self._now()
             later = _dt.datetime(1970, 1, 1) + _dt.timedelta(milliseconds=int(row[0]) + 1)
-            stamp = max(_naive(stamp), later)
+            stamp = _naive(updated_at) if updated_at is not None else max(self._now(), later)
             store.insert_versions(
                 """
                 SELECT * REPLACE (

@@ -126,7 +126,6 @@ _SELECT: tuple[tuple[str, str], ...] = (
 SELECT_SQL = ", ".join(expr for expr, _ in _SELECT)
 _NAMES = tuple(name for _, name in _SELECT)
 _UPDATED = _NAMES.index("updated_at")
-_CREATED = _NAMES.index("request_created_at")
 _ID = _NAMES.index("request_id")
 
 
@@ -307,15 +306,11 @@ def query_requests(
             ORDER BY {_SORT_SQL[q.sort_key]} {direction} NULLS LAST, {tie} {page}
         """
     rows = store.execute(sql, params.values).fetchall()
-    if q.sort_key == "created_at":
-        # the order the ids were picked in (ties included), then RequestManager's stable sort
+    if top:  # shape A: the order the ids were picked in, ties included (RequestManager's stable
+        # re-sort by request_created_at leaves that order as it is)
         picked = {request_id: n for n, (request_id, _) in enumerate(top)}
         rows.sort(key=lambda r: picked[r[_ID]])
-        rows = _dedup(rows)
-        rows.sort(key=lambda r: r[_CREATED], reverse=direction == "DESC")
-    else:
-        rows = _dedup(rows)
-    return [request_row(row, quirks) for row in rows]
+    return [request_row(row, quirks) for row in _dedup(rows)]
 
 
 def count_requests(store: Store, q: RequestQuery, *, quirks: bool) -> int:
