@@ -318,8 +318,10 @@ def session_breakdown(requests: pd.DataFrame, by: str = "model") -> pd.DataFrame
     cache: dict[str, Any] = {}
     every = groups(requests, "session_id", "session_breakdown", cache)
     codes, uniques, _ = cache["session_id"]
-    no_session = [i for i, u in enumerate(uniques) if u is None or u is pd.NA or u == ""]
-    keep = ~np.isin(codes, no_session)  # requests outside any session are left out
+    ids = np.asarray(uniques, dtype=object)
+    missing = np.asarray(pd.isna(ids), dtype=bool)
+    missing[~missing] = ids[~missing] == ""
+    keep = ~missing[codes]  # requests outside any session are left out
     sessions = every.only(keep)
     g = groups(requests, names, "session_breakdown", cache).only(keep)
     latency = float_values(requests["latency_ms"])
@@ -342,12 +344,10 @@ def session_breakdown(requests: pd.DataFrame, by: str = "model") -> pd.DataFrame
     )
     out["_session_cost"] = session_cost[parent]
     out["_parent"] = parent
-    out = out.sort_values(
-        ["_session_cost", "_parent", "total_cost"],
-        ascending=[False, True, False],
-        kind="mergesort",
+    order = np.lexsort(
+        (-out["total_cost"].to_numpy(), out["_parent"].to_numpy(), -out["_session_cost"].to_numpy())
     )
-    return out.drop(columns=["_session_cost", "_parent"]).reset_index(drop=True)
+    return out.iloc[order].drop(columns=["_session_cost", "_parent"]).reset_index(drop=True)
 
 
 def _score_table(requests: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray[Any, Any]]]:
