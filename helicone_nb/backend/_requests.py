@@ -38,7 +38,6 @@ import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._engine import format_timestamp
 from ._params import RequestQuery
 from ._sql import Params, compile_filter
 from ._store import REQUESTS_TABLE, VERSIONS_TABLE, Store
@@ -82,13 +81,19 @@ _SORT_SQL = {
     "body_model": "r.model",
 }
 
+
+def _iso(column: str) -> str:
+    """SQL: a timestamp column as the route's ISO text, ``2025-01-31T10:00:01.123Z``."""
+    return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%gZ')"
+
+
 #: (select expression, name) of every column a HeliconeRequest row is built from.
 _SELECT: tuple[tuple[str, str], ...] = (
     ("r.request_id", "request_id"),
-    ("epoch_ms(r.request_created_at)", "request_created_at"),
-    ("epoch_ms(r.updated_at)", "updated_at"),
+    (_iso("r.request_created_at"), "request_created_at"),
+    (_iso("r.updated_at"), "updated_at"),
     ("r.response_id", "response_id"),
-    ("epoch_ms(r.response_created_at)", "response_created_at"),
+    (_iso("r.response_created_at"), "response_created_at"),
     ("r.latency", "latency"),
     ("r.time_to_first_token", "time_to_first_token"),
     ("r.status", "status"),
@@ -167,16 +172,15 @@ def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
     cost = None if v["cost"] is None else int(v["cost"]) / 1e9
     properties = dict(v["properties"])
     prompt, completion = v["prompt_tokens"], v["completion_tokens"]
-    responded = v["response_created_at"]
     location = v["storage_location"]
     row: dict[str, Any] = {
         "response_id": v["response_id"],
-        "response_created_at": None if responded is None else format_timestamp(responded, False),
+        "response_created_at": v["response_created_at"],
         "response_body": _body(v["response_body"], location),
         "response_status": small(v["status"]),
         "response_model": v["response_model"],
         "request_id": v["request_id"],
-        "request_created_at": format_timestamp(v["request_created_at"], False),
+        "request_created_at": v["request_created_at"],
         "request_body": _body(v["request_body"], location),
         "request_path": v["request_path"],
         "request_user_id": v["user_id"],
@@ -212,7 +216,7 @@ def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
         "cache_enabled": bool(v["cache_enabled"]),
         "ai_gateway_body_mapping": v["ai_gateway_body_mapping"],
         "request_referrer": v["request_referrer"] or "",
-        "updated_at": format_timestamp(v["updated_at"], False),
+        "updated_at": v["updated_at"],
         "storage_location": location,
         "feedback_created_at": None,
     }
