@@ -208,6 +208,7 @@ class Backend:
         """Write every request as a ``HeliconeRequest`` JSONL line (oldest first); returns rows.
 
         The format is what ``@helicone/export`` writes, so :meth:`ingest_jsonl` reads it back.
+        Each request is written once, in its latest version.
         """
         target = Path(path)
         rows = 0
