@@ -18,15 +18,20 @@ The whole tree::
         └── IncompleteFetchError       paging stopped half way; carries what was fetched
 
     InconsistentPagesWarning (UserWarning)  rows moved between pages while paging
+    EmptyWindowWarning (UserWarning)        an empty result for a window outside the data
 
 Every APIError carries ``method`` and ``url`` of the request that caused it (never headers, so
-never the API key). An error raised half way through paging is wrapped in
-``IncompleteFetchError``; its ``partial`` DataFrame holds every session fetched before the failure
-and ``__cause__`` is the underlying error.
+never the API key). An error raised half way through paging, once something was fetched, is
+wrapped in ``IncompleteFetchError``: its ``partial`` DataFrame holds every row fetched before
+the failure, ``missing_offsets`` says which pages are missing, and ``__cause__`` is the
+underlying error. A refusal (401/403/422, any answer that is not retried) before anything was
+fetched is raised as its own type with its own message (for code written against 0.1 it is
+also an ``IncompleteFetchError`` with an empty ``partial``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -134,7 +139,9 @@ class ServerError(APIStatusError):
 
 
 class IncompleteFetchError(APIError):
-    """Paging stopped half way. ``partial`` holds every session fetched before the failure."""
+    """Paging stopped half way. ``partial`` holds every row fetched before the failure;
+    ``missing_offsets`` are the offsets of the pages that are missing (of ``page_size`` rows
+    each; when the end was not known yet, rows after the last of them may be missing too)."""
 
     def __init__(
         self,
@@ -142,16 +149,47 @@ class IncompleteFetchError(APIError):
         *,
         partial: pd.DataFrame,
         pages_done: int,
+        missing_offsets: Sequence[int] = (),
+        page_size: int | None = None,
         method: str = "",
         url: str = "",
     ) -> None:
         super().__init__(message, method=method, url=url)
         self.partial = partial
         self.pages_done = pages_done
+        self.missing_offsets = list(missing_offsets)
+        self.page_size = page_size
 
 
 class InconsistentPagesWarning(UserWarning):
     """The rows fetched differ from the count the server reported (traffic moved the pages)."""
+
+
+_REFUSALS: dict[type[APIError], type[APIError]] = {}
+
+
+def refusal(error: APIError, partial: pd.DataFrame) -> APIError:
+    """``error`` (a refusal before anything was fetched) as the error to raise.
+
+    It is of ``error``'s own type, so ``except AuthenticationError`` catches it, with
+    ``error``'s message (nothing to resume). For code written against helicone_nb 0.1 it is
+    also an :class:`IncompleteFetchError` whose ``partial`` is empty.
+    """
+    kind = type(error)
+    cls = _REFUSALS.get(kind)
+    if cls is None:
+        cls = type(kind.__name__, (kind, IncompleteFetchError), {"__module__": kind.__module__})
+        cls.__qualname__ = kind.__qualname__
+        _REFUSALS[kind] = cls
+    out = cls.__new__(cls)
+    out.__dict__.update(error.__dict__)
+    out.__dict__.update(partial=partial, pages_done=0, missing_offsets=[], page_size=None)
+    out.args = error.args
+    return out
+
+
+class EmptyWindowWarning(UserWarning):
+    """A result is empty and its window lies wholly outside the data the client holds."""
 
 
 class MissingDependencyError(ConfigurationError, ImportError):

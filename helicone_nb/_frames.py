@@ -25,7 +25,11 @@ SESSION_SCHEMA: dict[str, tuple[str, str]] = {
     "session_name": ("string", "Helicone-Session-Name; '' when the requests carry none"),
     "created_at": ("datetime64[ns, tz]", "first in-window request, shown in the call's tz"),
     "latest_request_created_at": ("datetime64[ns, tz]", "last in-window request"),
-    "duration_s": ("float64", "latest_request_created_at - created_at, seconds"),
+    "duration_s": (
+        "float64",
+        "first request START to last request START, seconds (not to the last response: "
+        "see drill-down)",
+    ),
     "total_cost": ("float64", "USD, sum over the session's in-window requests"),
     "total_requests": ("Int64", "number of in-window requests"),
     "prompt_tokens": ("Int64", "sum of prompt tokens"),

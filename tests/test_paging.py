@@ -110,8 +110,30 @@ def test_a_completed_query_is_read_back_from_one_entry(tmp_path: Path) -> None:
     assert c.last_fetch.requests == 0 and c.last_fetch.cached_pages == 5
     pd.testing.assert_frame_equal(cold, warm)
     assert warm["user_ids"][3] == [] and warm["user_ids"][0] == ["user-0"]
-    warm["user_ids"][0].append("x")  # rows do not share lists
-    assert c.fetch_sessions(*OLD)["user_ids"][5] == ["user-5"]
+    warm["user_ids"][0].append("x")  # what a caller changes is its own
+    warm.loc[1, "total_cost"] = -1.0
+    again = c.fetch_sessions(*OLD, tz="Europe/Berlin")
+    assert c.last_fetch.requests == 0
+    assert again["user_ids"][0] == ["user-0"] and again["total_cost"][1] > 0
+    pd.testing.assert_frame_equal(cold, again)
+
+
+def test_the_kept_result_follows_its_file(tmp_path: Path) -> None:
+    """The whole result is kept in memory only while its file is unchanged."""
+    fake = FakeHelicone([session_row(i) for i in range(250)])
+    c = client(fake, cache=tmp_path)
+    first = c.fetch_sessions(*OLD)
+    c.fetch_sessions(*OLD)  # now kept in memory
+    whole = max(tmp_path.rglob("*.page"), key=lambda p: p.stat().st_size)
+    other = PageCache(tmp_path)  # another process rewrites the entry
+    changed = _load(whole).copy()
+    changed.loc[0, "session_name"] = "rewritten"
+    other.put(whole.stem, changed, None)
+    assert c.fetch_sessions(*OLD)["session_name"][0] == "rewritten"
+    other.clear()
+    n = len(fake.requests)
+    pd.testing.assert_frame_equal(c.fetch_sessions(*OLD), first)
+    assert len(fake.requests) > n  # deleted on disk: fetched again
 
 
 def test_a_capped_result_is_not_served_for_the_whole_query(tmp_path: Path) -> None:
@@ -149,9 +171,9 @@ class RecordingCache(PageCache):
         super().__init__(directory)
         self.threads: list[str] = []
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str, **kw: Any) -> Any:
         self.threads.append(threading.current_thread().name)
-        return super().get(key)
+        return super().get(key, **kw)
 
     def put(self, key: str, value: Any, window_end: dt.datetime | None) -> None:
         self.threads.append(threading.current_thread().name)

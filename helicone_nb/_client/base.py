@@ -10,15 +10,18 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import math
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .._errors import ConfigurationError, UsageError
+from .._errors import ConfigurationError, EmptyWindowWarning, ResponseFormatError, UsageError
 from .._version import __version__
 from .._wire.builder import prop
+from .._wire.columns import SESSION_TABLE
 from .._wire.filters import ALL, Filter, FilterLike, as_filter
 from .._wire.models import (
     MAX_LIMIT,
@@ -26,7 +29,9 @@ from .._wire.models import (
     SESSIONS_PATH,
     RequestQueryParams,
     SessionNameQueryParams,
+    SessionNameResult,
     SessionQueryParams,
+    SessionsAggregateMetrics,
     TimeFilter,
 )
 from .._wire.time import Window, check_tz, resolve_window
@@ -36,9 +41,14 @@ from .retry import RequestFlow, RetryPolicy, request_flow
 from .scheduler import Pull
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .cache import PageCache
 
 log = logging.getLogger("helicone_nb")
+
+#: (start, end) of the data a client holds, as aware datetimes.
+DataRange = tuple[_dt.datetime, _dt.datetime]
 
 REGIONS: dict[str, str] = {
     "us": "https://api.helicone.ai",
@@ -75,6 +85,8 @@ class BaseClient:
         progress: bool | None = None,
         settle: _dt.timedelta = _dt.timedelta(hours=1),
         ttl: _dt.timedelta = _dt.timedelta(minutes=5),
+        data_range: DataRange | Callable[[], DataRange | None] | None = None,
+        now: _dt.datetime | Callable[[], _dt.datetime] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("HELICONE_API_KEY", "")
         if not isinstance(key, str):
@@ -95,13 +107,61 @@ class BaseClient:
             raise UsageError(f"concurrency must be a positive integer, got {concurrency!r}")
         self.concurrency = concurrency
         self.page_size = self._check_page_size(page_size)
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.timeout = self._check_timeout(timeout)
         self.progress = progress
         self.settle = settle
         self.cache = self._make_cache(cache, settle, ttl)
         self._fingerprint = key_fingerprint(key)
         #: (start, end) of the built-in demo data when this client serves it, else None.
         self.demo_period: tuple[_dt.datetime, _dt.datetime] | None = None
+        if data_range is not None and not callable(data_range):
+            data_range = _check_range(data_range)
+        self._data_range = data_range
+        if now is not None and not callable(now) and not isinstance(now, _dt.datetime):
+            raise UsageError(f"now must be a datetime or a callable returning one, got {now!r}")
+        self._now = now
+
+    # -- the data this client can see ------------------------------------------------------
+
+    def data_range(self) -> DataRange | None:
+        """(start, end) of the data this client holds, when it can know it, else None.
+
+        Asked lazily (only when a result comes back empty). Set by ``data_range=`` at
+        construction: a tuple, or a zero-argument callable that asks the data source (a
+        mirror client asks its in-process backend over the local mirror).
+        """
+        value = self._data_range() if callable(self._data_range) else self._data_range
+        return None if value is None else _check_range(value)
+
+    def _current_time(self) -> _dt.datetime | None:
+        """The instant relative windows count back from: ``now=``, else the real time (None)."""
+        value = self._now() if callable(self._now) else self._now
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            value = value.replace(tzinfo=_dt.UTC)
+        return value
+
+    def _window(self, start: Any, end: Any, tz: str | _dt.tzinfo) -> Window:
+        return resolve_window(start, end, tz, now=self._current_time())
+
+    def _warn_if_outside(self, frame: pd.DataFrame, query: PagedQuery) -> None:
+        """An empty result for a window wholly outside the data this client holds warns."""
+        if len(frame) or query.window_start is None or query.window_end is None:
+            return
+        known = self.data_range()
+        if known is None:
+            return
+        first, last = known
+        if query.window_end > first and query.window_start < last:
+            return  # the window overlaps the data: empty is the answer
+        what = "sessions" if query.kind == "sessions" else "requests"
+        warnings.warn(
+            f"no {what}: the window {query.window_start:%Y-%m-%d %H:%M} to "
+            f"{query.window_end:%Y-%m-%d %H:%M} UTC lies wholly outside the data this client "
+            f"holds, {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC. Ask for a window "
+            "inside that range.",
+            EmptyWindowWarning,
+            stacklevel=4,
+        )
 
     # -- configuration -------------------------------------------------------------------
 
@@ -134,6 +194,24 @@ class BaseClient:
         if not 1 <= page_size <= MAX_LIMIT:
             raise UsageError(f"page_size must be between 1 and {MAX_LIMIT} (Helicone's maximum)")
         return page_size
+
+    @staticmethod
+    def _check_timeout(timeout: Any) -> httpx.Timeout:
+        if isinstance(timeout, httpx.Timeout):
+            return timeout
+        if timeout is None:
+            return httpx.Timeout(None)
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise UsageError(
+                f"timeout must be a positive number of seconds (or an httpx.Timeout, or None "
+                f"to wait forever), got {timeout!r}"
+            )
+        return httpx.Timeout(timeout)
 
     @staticmethod
     def _make_cache(cache: Any, settle: _dt.timedelta, ttl: _dt.timedelta) -> PageCache | None:
@@ -216,16 +294,17 @@ class BaseClient:
         page_size: int | None,
     ) -> PagedQuery:
         check_tz(tz)
-        window = resolve_window(start, end, tz)
+        window = self._window(start, end, tz)
         body = self._session_body(window, search=search, name=name, filter=filter, tz=tz)
         return PagedQuery(
             kind="sessions",
             path=SESSIONS_PATH,
             body=body,
-            page_size=self._check_page_size(page_size) if page_size else self.page_size,
+            page_size=self.page_size if page_size is None else self._check_page_size(page_size),
             max_rows=check_max(max_sessions, "max_sessions"),
             window_end=window.end,
             count_body=body,
+            window_start=window.start,
         )
 
     def _requests_query(
@@ -239,21 +318,29 @@ class BaseClient:
     ) -> PagedQuery:
         if not isinstance(session_id, str) or not session_id:
             raise UsageError("session_id must be a non-empty string")
+        extra = as_filter(filter)
+        session_level = [c for c in extra.leaves() if c.table == SESSION_TABLE]
+        if session_level:
+            raise UsageError(
+                f"filter: {session_level[0].to_python()} is a session-level condition; one "
+                "session's requests take request-level conditions only (hnb.request.*, "
+                "hnb.prop(), hnb.has_prop()). Filter sessions with fetch_sessions(filter=...)."
+            )
         flt: Filter = prop("Helicone-Session-Id") == session_id
+        window_start: _dt.datetime | None = None
         window_end: _dt.datetime | None = None
         if start is not None or end is not None:
             from .._wire.builder import request as req
 
             if start is None:
                 raise UsageError("give start too when you give end")
-            window = resolve_window(start, end, tz)
-            window_end = window.end
+            window = self._window(start, end, tz)
+            window_start, window_end = window.start, window.end
             flt = (
                 flt
                 & (req.request_created_at > window.start)
                 & (req.request_created_at < window.end)
             )
-        extra = as_filter(filter)
         if extra is not ALL:
             flt = flt & extra
         body = RequestQueryParams(
@@ -269,6 +356,7 @@ class BaseClient:
             max_rows=check_max(max_requests, "max_requests"),
             window_end=window_end,
             success_status=(200, 201),
+            window_start=window_start,
         )
 
     def _names_body(
@@ -278,7 +366,7 @@ class BaseClient:
             raise UsageError("contains must be a string")
         tf = None
         if start is not None:
-            window = resolve_window(start, end, tz)
+            window = self._window(start, end, tz)
             tf = TimeFilter(startTimeUnixMs=window.start_ms, endTimeUnixMs=window.end_ms)
         return SessionNameQueryParams(
             nameContains=contains, timezoneDifference=0, timeFilter=tf
@@ -346,3 +434,62 @@ class BaseClient:
 
 def _utc_now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
+
+
+def _check_range(value: Any) -> DataRange:
+    """``(start, end)`` as aware UTC datetimes (naive ones are read as UTC)."""
+    try:
+        first, last = value
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"data_range must be a (start, end) pair of datetimes, got {value!r}"
+        ) from None
+    out = []
+    for moment in (first, last):
+        if not isinstance(moment, _dt.datetime):
+            raise UsageError(f"data_range must hold datetimes, got {moment!r}")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            moment = moment.replace(tzinfo=_dt.UTC)
+        out.append(moment.astimezone(_dt.UTC))
+    return out[0], out[1]
+
+
+# -- answers of the endpoints that are not paged -----------------------------------------------
+
+
+def read_metrics(data: Any) -> SessionsAggregateMetrics:
+    try:
+        return SessionsAggregateMetrics.model_validate(data)
+    except Exception:
+        raise ResponseFormatError(
+            f"/v1/session/count returned an unexpected shape: {data!r:.120}"
+        ) from None
+
+
+def names_frame(data: Any, tz: str | _dt.tzinfo) -> pd.DataFrame:
+    import pandas as pd
+
+    from .._wire.time import parse_server_timestamps
+
+    if not isinstance(data, list):
+        raise ResponseFormatError("/v1/session/name/query: 'data' is not a list")
+    try:
+        rows = [SessionNameResult.model_validate(r) for r in data]
+    except Exception:
+        raise ResponseFormatError(
+            "/v1/session/name/query returned rows of an unexpected shape"
+        ) from None
+    frame = pd.DataFrame(
+        {
+            "name": pd.array([r.name for r in rows], dtype="string"),
+            "session_count": pd.array([round(r.session_count) for r in rows], dtype="Int64"),
+            "avg_latency": pd.array([r.avg_latency for r in rows], dtype="float64"),
+            "first_used": parse_server_timestamps(
+                pd.Index([r.first_used for r in rows], dtype=object), shift_minutes=0, tz=tz
+            ).as_unit("ns"),
+            "last_used": parse_server_timestamps(
+                pd.Index([r.last_used for r in rows], dtype=object), shift_minutes=0, tz=tz
+            ).as_unit("ns"),
+        }
+    )
+    return frame.sort_values("name", ignore_index=True)

@@ -25,6 +25,8 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,8 @@ from .._errors import UsageError
 
 _FORMAT = 1
 _SUFFIX = ".page"
+#: How many decoded entries ``get(..., keep=True)`` keeps in memory.
+KEPT = 8
 
 
 def default_cache_dir() -> Path:
@@ -98,6 +102,9 @@ class PageCache:
         self._ready = False
         self.hits = 0
         self.misses = 0
+        # decoded entries read with keep=True, while their file is unchanged (see get)
+        self._kept: OrderedDict[str, tuple[tuple[int, int, int], float | None, Any]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"PageCache({str(self.directory)!r})"
@@ -124,15 +131,27 @@ class PageCache:
             return None
         return (now + self.ttl).timestamp()
 
-    def get(self, key: str) -> Any:
-        """The cached value, or None when missing, expired or unreadable."""
+    def get(self, key: str, *, keep: bool = False) -> Any:
+        """The cached value, or None when missing, expired or unreadable.
+
+        ``keep=True``: also keep the decoded value in memory (the last :data:`KEPT` such
+        entries) and hand the same object back while the entry's file is unchanged (same
+        inode, size and modification time: another process rewriting or deleting it is
+        noticed). The caller must not change a kept value; the whole result of a completed
+        query is read this way, and copied before it is returned.
+        """
         path = self._path(key)
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            self.misses += 1
-            return None
-        except OSError:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+                if keep:
+                    with self._lock:
+                        kept = self._kept.get(key)
+                    if kept is not None and kept[0] == signature:
+                        return self._fresh(kept[1], kept[2])
+                raw = fh.read()
+        except OSError:  # missing (FileNotFoundError) or unreadable
             self.misses += 1
             return None
         collecting = gc.isenabled()
@@ -152,6 +171,15 @@ class PageCache:
         finally:
             if collecting:
                 gc.enable()
+        if keep:
+            with self._lock:
+                self._kept[key] = (signature, expires, value)
+                self._kept.move_to_end(key)
+                while len(self._kept) > KEPT:
+                    self._kept.popitem(last=False)
+        return self._fresh(expires, value)
+
+    def _fresh(self, expires: float | None, value: Any) -> Any:
         if expires is not None and expires <= self.clock().timestamp():
             self.misses += 1
             return None
@@ -161,6 +189,8 @@ class PageCache:
     def put(self, key: str, value: Any, window_end: _dt.datetime | None) -> None:
         """Store ``value`` atomically. Failures to write are ignored (the cache is optional)."""
         path = self._path(key)
+        with self._lock:
+            self._kept.pop(key, None)
         payload = pickle.dumps(
             (_FORMAT, self.expiry_for(window_end), value), protocol=pickle.HIGHEST_PROTOCOL
         )

@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._errors import ResponseFormatError
 from .._wire.filters import FilterLike
-from .._wire.models import COUNT_PATH, NAMES_PATH, SessionNameResult, SessionsAggregateMetrics
-from .base import BaseClient
+from .._wire.models import COUNT_PATH, NAMES_PATH, SessionsAggregateMetrics
+from .base import BaseClient, names_frame, read_metrics
 from .paging import CacheRead, CacheWrite, PagedQuery, TaskFlow
 from .requests import AsyncRequestsMixin, RequestsMixin
 from .scheduler import COUNT, RECOUNT, Done, Drain, FetchStats, Pull, PullFlow, Submit, Tag, Wait
@@ -80,6 +79,20 @@ class Client(RequestsMixin, BaseClient):
         Show a progress bar: True, False, or None = only when interactive.
     transport
         An ``httpx.BaseTransport`` to send through (tests, the embedded backend).
+    data_range
+        ``(start, end)`` of the data this client can see, or a zero-argument callable returning
+        it (or None). It is asked lazily, only when a result comes back empty: an empty result
+        whose window lies wholly outside it raises :class:`~helicone_nb.EmptyWindowWarning`
+        naming the range that has data. ``connect(demo=True)`` passes the demo period. A
+        client over an in-process backend of a local mirror passes the mirror's range, e.g.
+        ``Client(key, base_url=..., transport=InProcessTransport(backend),
+        data_range=lambda: mirror_time_range())``, so the range is read when it is needed and
+        follows later syncs.
+    now
+        The instant relative windows (``"7d"``, ``"now"``, a missing ``end``) count back from:
+        a datetime or a zero-argument callable returning one; default the real current time.
+        Demo clients count back from the end of the demo period. (A mirror of live data keeps
+        the real time: its newest rows are recent.)
 
     Examples
     --------
@@ -147,6 +160,8 @@ class Client(RequestsMixin, BaseClient):
         if self.cache is None:
             return None
         if isinstance(step, CacheRead):
+            if step.keep:
+                return self.cache.get(step.key, keep=True)
             return self.cache.get(step.key)
         self.cache.put(step.key, step.value, step.window_end)
         return None
@@ -207,9 +222,11 @@ class Client(RequestsMixin, BaseClient):
         refresh: bool,
         progress: bool | None,
     ) -> pd.DataFrame:
-        return self._pull(
+        frame = self._pull(
             self._pull_for(query, tz, cache=cache, refresh=refresh, progress=progress)
         )
+        self._warn_if_outside(frame, query)
+        return frame
 
     # -- public API ------------------------------------------------------------------------
 
@@ -234,8 +251,9 @@ class Client(RequestsMixin, BaseClient):
         ----------
         start, end
             Window bounds: aware or naive datetimes (naive read in ``tz``), pandas Timestamps,
-            dates, ISO strings, epoch milliseconds, or relative strings ("7d", "24h") before
-            now. ``end`` defaults to now. Relative bounds are aligned to the minute.
+            dates, ISO 8601 strings, epoch milliseconds, or relative strings ("7d", "24h")
+            before now. ``end`` defaults to now. Relative bounds are aligned to the minute.
+            Nothing is guessed: epoch seconds and slashed dates are a UsageError.
         search
             Case-insensitive substring of the session id or name (``%`` and ``_`` are
             wildcards in Helicone).
@@ -243,7 +261,10 @@ class Client(RequestsMixin, BaseClient):
             Exact, case-sensitive session name.
         filter
             A builder expression (``hnb.request.model == "gpt-4o"``), a raw Helicone filter
-            dict, ``"all"`` or None.
+            dict, ``"all"`` or None. A request-level condition trims each session: with
+            ``hnb.request.model == "gpt-4o"`` a session row covers only its matching requests
+            (``total_cost``, ``total_requests``, tokens and latency are over those requests),
+            and a session-level condition is tested on those trimmed sums.
         tz
             Zone for naive inputs and for the returned timestamps.
         max_sessions
@@ -396,6 +417,8 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
         if self.cache is None:
             return None
         if isinstance(step, CacheRead):
+            if step.keep:
+                return await asyncio.to_thread(self.cache.get, step.key, keep=True)
             return await asyncio.to_thread(self.cache.get, step.key)
         await asyncio.to_thread(self.cache.put, step.key, step.value, step.window_end)
         return None
@@ -470,9 +493,11 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
         refresh: bool,
         progress: bool | None,
     ) -> pd.DataFrame:
-        return await self._pull(
+        frame = await self._pull(
             self._pull_for(query, tz, cache=cache, refresh=refresh, progress=progress)
         )
+        self._warn_if_outside(frame, query)
+        return frame
 
     async def fetch_sessions(
         self,
@@ -553,41 +578,3 @@ class AsyncClient(AsyncRequestsMixin, BaseClient):
         """Awaitable :meth:`Client.session_names`."""
         body = self._names_body(contains, start, end, tz)
         return names_frame(await self._post(NAMES_PATH, body), tz)
-
-
-def read_metrics(data: Any) -> SessionsAggregateMetrics:
-    try:
-        return SessionsAggregateMetrics.model_validate(data)
-    except Exception:
-        raise ResponseFormatError(
-            f"/v1/session/count returned an unexpected shape: {data!r:.120}"
-        ) from None
-
-
-def names_frame(data: Any, tz: str | _dt.tzinfo) -> pd.DataFrame:
-    import pandas as pd
-
-    from .._wire.time import parse_server_timestamps
-
-    if not isinstance(data, list):
-        raise ResponseFormatError("/v1/session/name/query: 'data' is not a list")
-    try:
-        rows = [SessionNameResult.model_validate(r) for r in data]
-    except Exception:
-        raise ResponseFormatError(
-            "/v1/session/name/query returned rows of an unexpected shape"
-        ) from None
-    frame = pd.DataFrame(
-        {
-            "name": pd.array([r.name for r in rows], dtype="string"),
-            "session_count": pd.array([round(r.session_count) for r in rows], dtype="Int64"),
-            "avg_latency": pd.array([r.avg_latency for r in rows], dtype="float64"),
-            "first_used": parse_server_timestamps(
-                pd.Index([r.first_used for r in rows], dtype=object), shift_minutes=0, tz=tz
-            ).as_unit("ns"),
-            "last_used": parse_server_timestamps(
-                pd.Index([r.last_used for r in rows], dtype=object), shift_minutes=0, tz=tz
-            ).as_unit("ns"),
-        }
-    )
-    return frame.sort_values("name", ignore_index=True)

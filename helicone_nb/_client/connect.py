@@ -46,6 +46,9 @@ def connect(
     >>> client = hnb.connect(demo=True, quiet=True)
     >>> client.demo_period[0].isoformat()
     '2025-06-02T00:00:00+00:00'
+
+    On demo data, relative windows (``"30d"``, ``"now"``) count back from the end of the demo
+    period, and an empty result for a window outside it warns with the period.
     """
     if mirror is not None:
         if demo:
@@ -74,6 +77,10 @@ def connect(
     backend = demo_backend(size, seed=demo_seed)
     if "base_url" in client_kwargs or "region" in client_kwargs:
         raise TypeError("base_url / region do not apply to the demo data")
+    # relative windows ("30d", "now") count back from the end of the demo period, and an empty
+    # answer for a window outside it says where the data is
+    client_kwargs.setdefault("data_range", (DEMO_START, DEMO_END))
+    client_kwargs.setdefault("now", DEMO_END)
     client = Client(
         # the "key" names the demo data, so cached pages of another generator are never reused
         f"demo-v{GENERATOR_VERSION}-{demo_seed}-{size}",
@@ -83,9 +90,19 @@ def connect(
     )
     client.demo_period = (DEMO_START, DEMO_END)
     if announce:
-        print(
-            f"helicone_nb: no HELICONE_API_KEY set, so this is the built-in demo data "
-            f"({DEMO_START:%Y-%m-%d} to {DEMO_END:%Y-%m-%d}, {size:,} requests); set "
-            "HELICONE_API_KEY to query your own Helicone data."
-        )
+        print(demo_notice(size))
     return client
+
+
+def demo_notice(size: int) -> str:
+    """The one line ``connect()`` prints when it falls back to the demo data."""
+    from ..backend import DEMO_END, DEMO_START
+
+    in_sessions = size - size // 50  # the demo, like real traffic, has 2% of calls outside
+    return (
+        f"helicone_nb: no HELICONE_API_KEY set, so this is the built-in demo data "
+        f"({DEMO_START:%Y-%m-%d} to {DEMO_END:%Y-%m-%d}, {size:,} requests, {in_sessions:,} of "
+        "them in sessions: 2% carry no session id, as in real traffic); relative windows such "
+        f"as '30d' count back from {DEMO_END:%Y-%m-%d}. Set HELICONE_API_KEY to query your own "
+        "Helicone data."
+    )

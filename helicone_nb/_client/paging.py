@@ -67,9 +67,13 @@ log = logging.getLogger("helicone_nb")
 
 @dataclass(frozen=True)
 class CacheRead:
-    """Step: read cache entry ``key``; the driver sends back the value or None."""
+    """Step: read cache entry ``key``; the driver sends back the value or None.
+
+    ``keep``: the value may be kept in memory and shared: the flow must not change it.
+    """
 
     key: str
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ class PagedQuery:
     success_status: tuple[int, ...] = (200,)
     count_path: str = COUNT_PATH
     parser: Callable[[Any], pd.DataFrame] | None = None
+    window_start: _dt.datetime | None = None
 
     def page_body(self, offset: int) -> dict[str, Any]:
         return {**self.body, "offset": offset, "limit": self.page_size}
@@ -185,8 +190,8 @@ class PagePlan:
             if offset not in self.requested:
                 certain = self.count is not None and offset < self.count
                 if not certain:
-                    if self.count_pending and offset > 0:
-                        break
+                    if offset > 0 and (self.count_pending or not self.pages):
+                        break  # no count: read ahead only once a first page came back full
                     if self.count is not None and not all(
                         o in self.pages for o in range(0, self.count, self.page_size)
                     ):
@@ -342,14 +347,52 @@ def incomplete(
         if cached
         else "The page cache is off (cache=False), so a re-run starts over."
     )
+    missing, open_end = missing_offsets(plan)
+    first = "newest" if query.kind == "sessions" else "oldest"  # the order pages come in
+    lacking = _describe_missing(missing, open_end, plan.page_size, first)
     return IncompleteFetchError(
         f"paging stopped after {len(plan.pages)} page(s) with {len(partial):,} {what} "
-        f"fetched: {reason}. {resume} What was fetched is in this error's .partial DataFrame.",
+        f"fetched: {reason}. Missing: {lacking}. "
+        f"{resume} What was fetched is in this error's .partial DataFrame (.missing_offsets "
+        "lists the pages it lacks).",
         partial=partial,
         pages_done=len(plan.pages),
+        missing_offsets=missing,
+        page_size=plan.page_size,
         method="POST",
         url=base_url + query.path,
     )
+
+
+def missing_offsets(plan: PagePlan) -> tuple[list[int], int | None]:
+    """Offsets of the pages a stopped pull lacks, and where the unknown rest begins (None
+    when the end is known: a count, a short page or ``max_rows``)."""
+    end = plan.limit()
+    open_end = None
+    if end is None:
+        if plan.count is not None:
+            end = -(-plan.count // plan.page_size) * plan.page_size
+        else:
+            end = max(plan.pages, default=-plan.page_size) + plan.page_size
+            open_end = end
+    missing = [o for o in range(0, end, plan.page_size) if o not in plan.pages]
+    return missing, open_end
+
+
+def _describe_missing(missing: list[int], open_end: int | None, page_size: int, first: str) -> str:
+    runs: list[list[int]] = []
+    for offset in missing:
+        if runs and offset == runs[-1][1]:
+            runs[-1][1] = offset + page_size
+        else:
+            runs.append([offset, offset + page_size])
+    parts = [f"offsets {a}-{b - 1}" for a, b in runs]
+    text = ", ".join(parts) if parts else "no page below the last one fetched"
+    if missing and missing[0] == 0:
+        text += f" (the {first} rows)"
+    if open_end is not None:
+        text += f", and any rows from offset {open_end} on (the end was not known yet)"
+    return "rows at " + text if parts else text
 
 
 def to_tz(frame: pd.DataFrame, tz: str | _dt.tzinfo) -> pd.DataFrame:

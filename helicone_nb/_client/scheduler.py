@@ -31,11 +31,14 @@ less than ``settle`` ago), count once more: a moved count means rows moved betwe
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._errors import APIError
+from .. import _frames
+from .._errors import APIError, APIStatusError, ResponseFormatError, TransportError, refusal
+from .._wire.time import check_tz
 from .paging import (
     CacheRead,
     CacheWrite,
@@ -50,6 +53,7 @@ from .paging import (
     to_tz,
 )
 from .progress import Progress
+from .retry import RetryPolicy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,7 +150,7 @@ class Pull:
     def run(self) -> PullFlow:
         try:
             if self.read:
-                entry = yield CacheRead(self._complete_key())
+                entry = yield CacheRead(self._complete_key(), keep=True)
                 whole = unpack_complete(entry, self.query.max_rows)
                 if whole is not None:
                     frame, pages, rows = whole
@@ -224,6 +228,10 @@ class Pull:
             for done in salvaged:  # keep what the other tasks fetched
                 if done.error is None:
                     self._apply(done.tag, done.value)
+            if not plan.pages and not retryable(exc, self.ctx.retries):
+                # a refusal before anything was fetched: nothing to resume, the documented type
+                empty = _frames.empty_frame(self.query.schema, check_tz(self.tz))
+                raise refusal(exc, empty) from exc
             raise self._incomplete(exc) from exc
         except KeyboardInterrupt as exc:
             raise self._incomplete(exc) from exc
@@ -290,6 +298,13 @@ class Pull:
         )
 
 
+def retryable(error: APIError, policy: RetryPolicy) -> bool:
+    """Whether a failure is of a kind that is retried (and so may pass on a re-run)."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in policy.statuses
+    return isinstance(error, TransportError | ResponseFormatError)
+
+
 # ------------------------------------------------------------------------------------------
 # The consolidated entry of a completed query
 # ------------------------------------------------------------------------------------------
@@ -309,7 +324,11 @@ def pack_complete(frame: pd.DataFrame, pages: int, rows: int, query: PagedQuery)
 
 
 def unpack_complete(value: Any, max_rows: int | None) -> tuple[pd.DataFrame, int, int] | None:
-    """``(frame, pages, rows)`` of a complete entry made with ``max_rows``, else None."""
+    """``(frame, pages, rows)`` of a complete entry made with ``max_rows``, else None.
+
+    ``value`` may be shared (kept in memory by the cache): the frame returned is a copy whose
+    lists (``user_ids``) and dicts (``properties``, ``scores``) are new objects too.
+    """
     import pandas as pd
 
     if not isinstance(value, pd.DataFrame):
@@ -317,5 +336,34 @@ def unpack_complete(value: Any, max_rows: int | None) -> tuple[pd.DataFrame, int
     meta = value.attrs.get(COMPLETE_ATTR)
     if not isinstance(meta, dict) or meta.get("max_rows") != max_rows:
         return None
-    value.attrs = {}
-    return value, int(meta["pages"]), int(meta["rows"])
+    frame = value.copy(deep=True)  # arrays copied; strings are immutable and shared
+    frame.attrs = {}
+    collecting = gc.isenabled()
+    gc.disable()  # as in PageCache.get: thousands of new containers, no cycles
+    try:
+        for col, dtype in frame.dtypes.items():
+            if dtype.kind == "O" and not isinstance(dtype, pd.StringDtype):
+                frame[col] = _copied(frame[col].to_numpy())
+    finally:
+        if collecting:
+            gc.enable()
+    return frame, int(meta["pages"]), int(meta["rows"])
+
+
+def _copied(cells: Any) -> Any:
+    """Object cells with new lists and dicts; a dict shared by rows stays shared (once)."""
+    import numpy as np
+
+    shared: dict[int, Any] = {}
+
+    def copy(cell: Any) -> Any:
+        if isinstance(cell, list):
+            return cell.copy()
+        if isinstance(cell, dict):
+            new = shared.get(id(cell))
+            if new is None:
+                new = shared[id(cell)] = cell.copy()
+            return new
+        return cell
+
+    return np.fromiter(map(copy, cells), dtype=object, count=len(cells))

@@ -94,11 +94,17 @@ class SessionsAggregateMetrics(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    count: float
+    count: int
     total_cost: float
     avg_cost: float
     avg_latency: float
     avg_requests: float
+
+    def __getitem__(self, name: str) -> Any:
+        """``metrics["count"]`` as well as ``metrics.count``."""
+        if name not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name)
 
 
 class SessionNameQueryParams(_Strict):

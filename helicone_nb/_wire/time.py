@@ -1,7 +1,8 @@
 """Time windows in, true UTC instants out.
 
 ``resolve_window`` turns what a user types (aware or naive datetimes, pandas Timestamps, dates,
-ISO strings, epoch milliseconds, relative strings such as ``"7d"``) into an absolute window.
+ISO 8601 strings, epoch milliseconds, relative strings such as ``"7d"``) into an absolute window.
+Nothing is guessed: epoch seconds, slashed dates and out-of-range numbers are refused.
 ``parse_server_timestamps`` turns what Helicone returns (ISO-8601 or ClickHouse text, shifted by
 the ``timezoneDifference`` the request sent) back into UTC instants, shown in the call's zone.
 """
@@ -27,6 +28,20 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: The ISO-8601 forms accepted as text: a date, optionally a time (hours, minutes, seconds,
+#: fraction) after ``T`` or a space, optionally ``Z`` or an offset.
+_ISO_INPUT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?))?$",
+    re.IGNORECASE,
+)
+#: Day/month orders a reader could take either way: 01/07/2025, 1.7.25, 07-01-2025.
+_AMBIGUOUS = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:[T ].*)?$")
+#: Numbers are epoch milliseconds between these instants (1990 and 2200); the same range in
+#: seconds is refused as "looks like epoch seconds".
+EPOCH_MS_MIN = 631_152_000_000
+EPOCH_MS_MAX = 7_258_118_400_000
 
 
 def check_tz(tz: str | _dt.tzinfo) -> _dt.tzinfo:
@@ -63,10 +78,7 @@ def to_utc(value: Any, tz: _dt.tzinfo, now: _dt.datetime, what: str) -> _dt.date
     if isinstance(value, bool) or value is None:
         raise UsageError(f"{what} must be a time, got {value!r}")
     if isinstance(value, int | float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise UsageError(f"{what}: {value!r} is not a time")
-        # epoch milliseconds (the unit Helicone's timeFilter uses)
-        return _dt.datetime.fromtimestamp(value / 1000, tz=_dt.UTC)
+        return _from_epoch_ms(value, what)
     if isinstance(value, str):
         text = value.strip()
         if text.lower() == "now":
@@ -74,14 +86,21 @@ def to_utc(value: Any, tz: _dt.tzinfo, now: _dt.datetime, what: str) -> _dt.date
         seconds = relative_seconds(text)
         if seconds is not None:
             return now - _dt.timedelta(seconds=seconds)
-        try:
-            ts = pd.Timestamp(text)
-        except (ValueError, TypeError):
+        if not _ISO_INPUT.match(text):
+            if _AMBIGUOUS.match(text):
+                raise UsageError(
+                    f"{what}: {value!r} is ambiguous (day first or month first?). Write the "
+                    "date as ISO 8601, year first: '2025-07-01' or '2025-07-01T10:00'."
+                )
             raise UsageError(
-                f"{what}: cannot read {value!r} as a time. Use an ISO date/time "
+                f"{what}: cannot read {value!r} as a time. Use an ISO 8601 date/time "
                 "('2025-01-31', '2025-01-31T10:00', '2025-01-31T10:00:00Z'), a relative time "
                 "before now ('7d', '24h', '30min', '2w'), 'now', epoch milliseconds, or a datetime."
-            ) from None
+            )
+        try:
+            ts = pd.Timestamp(text.replace(",", "."))
+        except (ValueError, TypeError):
+            raise UsageError(f"{what}: {value!r} is not a valid ISO 8601 time") from None
         if pd.isna(ts):
             raise UsageError(f"{what}: {value!r} is not a time")
         value = ts
@@ -98,6 +117,24 @@ def to_utc(value: Any, tz: _dt.tzinfo, now: _dt.datetime, what: str) -> _dt.date
         f"{what} must be a datetime, pandas Timestamp, date, ISO string, relative string "
         f"('7d'), or epoch milliseconds; got {type(value).__name__}"
     )
+
+
+def _from_epoch_ms(value: float, what: str) -> _dt.datetime:
+    """Epoch milliseconds (the unit of Helicone's timeFilter), refusing what is not plausible."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"{what}: {value!r} is not a time")
+    if EPOCH_MS_MIN / 1000 <= value <= EPOCH_MS_MAX / 1000:
+        seconds = _dt.datetime.fromtimestamp(value, tz=_dt.UTC)
+        raise UsageError(
+            f"{what}: {value!r} looks like epoch seconds ({seconds:%Y-%m-%d %H:%M} UTC); "
+            f"numbers are read as epoch milliseconds. Pass {round(value * 1000)} or a datetime."
+        )
+    if not EPOCH_MS_MIN <= value <= EPOCH_MS_MAX:
+        raise UsageError(
+            f"{what}: {value!r} is out of range for epoch milliseconds (years 1990 to 2200). "
+            "Pass epoch milliseconds, an ISO 8601 string such as '2025-07-01', or a datetime."
+        )
+    return _dt.datetime.fromtimestamp(value / 1000, tz=_dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -145,8 +182,8 @@ def resolve_window(
     e = now if end is None else to_utc(end, zone, now, "end")
     if e <= s:
         raise UsageError(
-            f"end ({e.isoformat()}) must be after start ({s.isoformat()}); "
-            "swap them or widen the window"
+            f"end ({e.astimezone(zone).isoformat()}) must be after start "
+            f"({s.astimezone(zone).isoformat()}); swap them or widen the window"
         )
     return Window(s, e)
 
