@@ -20,9 +20,9 @@ def _fixed(
     )
 
 
-def _png(figure: Any, dpi: int) -> bytes:
+def _png(figure: Any, dpi: int, compress_level: int = 6) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": compress_level})
     return buffer.getvalue()
 
 
@@ -89,7 +89,9 @@ class ReusedFigure:
                 ax.set_autoscale_on(True)  # the last draw's set_ylim(bottom=0) switched it off
             draw(ax)
             ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
-            return _png(ax.figure, self.dpi)
+            # zlib at its fastest level: the largest single cost of a redraw at level 6 (the
+            # default), for a PNG shown once and replaced at the next change
+            return _png(ax.figure, self.dpi, compress_level=1)
 
 
 def png_data_uri(png: bytes) -> str:
