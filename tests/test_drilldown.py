@@ -30,8 +30,14 @@ def _close_figures() -> Iterator[None]:
 
 
 def request(
-    i: int, path: str | None, second: float, latency: float | None, cost: float | None,
-    status: int | None = 200, session: str = "s1", name: str = "agent",
+    i: int,
+    path: str | None,
+    second: float,
+    latency: float | None,
+    cost: float | None,
+    status: int | None = 200,
+    session: str = "s1",
+    name: str = "agent",
 ) -> dict[str, Any]:
     props = {"Helicone-Session-Id": session, "Helicone-Session-Name": name}
     if path is not None:
@@ -73,16 +79,18 @@ def test_docstring_examples_run() -> None:
 
 def test_tree_text(req: pd.DataFrame) -> None:
     text = str(session_tree(req))
-    assert text == "\n".join([
-        'Session s1 "agent" · 6 requests · $0.0095 · 1 failed · '
-        "2025-01-06 11:00:00 to 11:00:12 (Europe/Berlin) · "
-        "spans 12.1 s (first start to last end)",
-        "path            requests     cost  mean latency  failed",
-        "/                      6  $0.0095        650 ms       1",
-        "├── plan               4  $0.0050        575 ms       1",
-        "│   └── search         3  $0.0030        500 ms       1",
-        "└── answer             1  $0.0040      1,500 ms",
-    ])
+    assert text == "\n".join(
+        [
+            'Session s1 "agent" · 6 requests · $0.0095 · 1 failed · '
+            "2025-01-06 11:00:00 to 11:00:12 (Europe/Berlin) · "
+            "spans 12.1 s (first start to last end)",
+            "path            requests     cost  mean latency  failed",
+            "/                      6  $0.0095        650 ms       1",
+            "├── plan               4  $0.0050        575 ms       1",
+            "│   └── search         3  $0.0030        500 ms       1",
+            "└── answer             1  $0.0040      1,500 ms",
+        ]
+    )
     assert session_tree(req).render() == text
 
 
@@ -111,8 +119,13 @@ def _many_paths(n: int = 63) -> pd.DataFrame:
     rows = []
     for i in range(n):
         step = f"/step{i % 9}"
-        path = step if i % 3 == 0 else f"{step}/tool{i % 7}" if i % 3 == 1 else (
-            f"{step}/tool{i % 7}/call{i}")
+        path = (
+            step
+            if i % 3 == 0
+            else f"{step}/tool{i % 7}"
+            if i % 3 == 1
+            else (f"{step}/tool{i % 7}/call{i}")
+        )
         rows.append(request(i, path, i * 1.5, 800 + 10 * i, 0.001))
     return requests_frame(rows)
 
@@ -120,13 +133,19 @@ def _many_paths(n: int = 63) -> pd.DataFrame:
 def _overlaps(ax: Any) -> int:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    canvas = FigureCanvasAgg(ax.figure) if not hasattr(ax.figure.canvas, "get_renderer") else (
-        ax.figure.canvas)
+    canvas = (
+        FigureCanvasAgg(ax.figure)
+        if not hasattr(ax.figure.canvas, "get_renderer")
+        else (ax.figure.canvas)
+    )
     canvas.draw()
     renderer = canvas.get_renderer()
     boxes = sorted(
-        (t.get_window_extent(renderer) for t in ax.get_yticklabels()
-         if t.get_visible() and t.get_text()),
+        (
+            t.get_window_extent(renderer)
+            for t in ax.get_yticklabels()
+            if t.get_visible() and t.get_text()
+        ),
         key=lambda b: b.y0,
     )
     return sum(1 for a, b in itertools.pairwise(boxes) if a.y1 > b.y0 + 0.5)
@@ -176,7 +195,10 @@ def test_tree_nodes_and_frame(req: pd.DataFrame) -> None:
     tree = session_tree(req)
     search = tree.find("plan/search/")
     assert (search.path, search.depth, search.requests, search.own_requests) == (
-        "/plan/search", 2, 3, 3
+        "/plan/search",
+        2,
+        3,
+        3,
     )
     assert search.mean_latency_ms == pytest.approx(500.0)
     assert search.max_latency_ms == 600.0
@@ -226,8 +248,7 @@ def test_timeline(req: pd.DataFrame) -> None:
     out = plot_session_timeline(req, ax=ax)
     assert out is ax
     fig.canvas.draw()
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["/", "/plan", "/plan/search",
-                                                           "/answer"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["/", "/plan", "/plan/search", "/answer"]
     assert ax.get_xlabel() == "Seconds since the first request (s)"
     title = ax.get_title()
     assert 'session s1 "agent"' in title
@@ -239,8 +260,10 @@ def test_timeline(req: pd.DataFrame) -> None:
     assert failed[0].get_x() == pytest.approx(3.0)  # starts 3 s after the first request
     assert failed[0].get_width() == pytest.approx(0.6)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["request (start to start + latency)",
-                      "failed (status >= 400), X at its start"]
+    assert legend == [
+        "request (start to start + latency)",
+        "failed (status >= 400), X at its start",
+    ]
     assert [list(line.get_xdata()) for line in ax.lines] == [[3.0]]  # the X of the failure
 
 
@@ -258,10 +281,12 @@ def test_timeline_limits_paths_and_handles_empty(req: pd.DataFrame) -> None:
 
 
 def test_compare_sessions(req: pd.DataFrame) -> None:
-    other = requests_frame([
-        request(0, "/plan", 0, 600, 0.002),
-        request(1, "/review", 1, 300, 0.003, status=429),
-    ])
+    other = requests_frame(
+        [
+            request(0, "/plan", 0, 600, 0.002),
+            request(1, "/review", 1, 300, 0.003, status=429),
+        ]
+    )
     out = compare_sessions(req, other, labels=("before", "after"))
     assert out["path"].tolist() == ["/", "/plan", "/plan/search", "/answer", "/review"]
     assert out["requests_before"].tolist() == [6, 4, 3, 1, 0]

@@ -104,8 +104,13 @@ def test_cost_over_time_labels(df: pd.DataFrame) -> None:
 
 
 def test_cost_over_time_dates_in_the_frames_zone() -> None:
-    rows = [dict(ROWS[0], created_at="2025-01-06T23:30:00Z",
-                 latest_request_created_at="2025-01-06T23:30:00Z")]
+    rows = [
+        dict(
+            ROWS[0],
+            created_at="2025-01-06T23:30:00Z",
+            latest_request_created_at="2025-01-06T23:30:00Z",
+        )
+    ]
     ax = plots.plot_cost_over_time(sessions_frame(rows, tz="Asia/Tokyo"), "D")
     ax.figure.canvas.draw()
     # 23:30 UTC is 08:30 on the 7th in Tokyo: the bar starts at Tokyo midnight of the 7th.
@@ -150,10 +155,15 @@ def test_latency_distribution_markers(df: pd.DataFrame) -> None:
 
 def _requests() -> pd.DataFrame:
     rows = [
-        {"request_id": f"r{i}", "request_created_at": f"2025-01-06T10:00:0{i}Z",
-         "request_properties": {"Helicone-Session-Id": "s1", "Helicone-Session-Path": "/a"},
-         "delay_ms": 100 * (i + 1), "total_tokens": 50 * (i + 1), "cost": 0.01,
-         "response_status": 200}
+        {
+            "request_id": f"r{i}",
+            "request_created_at": f"2025-01-06T10:00:0{i}Z",
+            "request_properties": {"Helicone-Session-Id": "s1", "Helicone-Session-Path": "/a"},
+            "delay_ms": 100 * (i + 1),
+            "total_tokens": 50 * (i + 1),
+            "cost": 0.01,
+            "response_status": 200,
+        }
         for i in range(5)
     ]
     return requests_frame(rows, tz="UTC")
@@ -170,12 +180,21 @@ def test_latency_plots_accept_a_requests_frame() -> None:
 
 
 def test_latency_vs_tokens_trend_line() -> None:
-    rows = [dict(ROWS[0], session_id=f"s{i}", total_tokens=100 * (i + 1), total_requests=1,
-                 avg_latency=float(10 * i)) for i in range(40)]
+    rows = [
+        dict(
+            ROWS[0],
+            session_id=f"s{i}",
+            total_tokens=100 * (i + 1),
+            total_requests=1,
+            avg_latency=float(10 * i),
+        )
+        for i in range(40)
+    ]
     ax = plots.plot_latency_vs_tokens(sessions_frame(rows))
     assert ax.get_legend() is not None
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "sessions", "median per token decile"
+        "sessions",
+        "median per token decile",
     ]
 
 
@@ -256,7 +275,9 @@ def test_cost_by_model_bars_and_ecdf_lines() -> None:
     assert len(ecdf.lines) == 2  # the two models with the most requests
     assert ecdf.get_xscale() == "log"
     assert [t.get_text().split(" (")[0] for t in ecdf.get_legend().get_texts()] == [
-        "gpt-4o", "gpt-4o-mini"]
+        "gpt-4o",
+        "gpt-4o-mini",
+    ]
     with pytest.raises(UsageError, match="at most 8"):
         plots.plot_latency_ecdf(req, top=9)
 
@@ -274,8 +295,12 @@ def test_error_rate_plot_per_day_and_group() -> None:
 def test_plot_change_diverging_bars() -> None:
     from helicone_nb.recipes import compare_periods
 
-    table = compare_periods(_requests(), before=("2025-07-07", "2025-07-14"),
-                            after=("2025-07-14", "2025-07-21"), by="model")
+    table = compare_periods(
+        _requests(),
+        before=("2025-07-07", "2025-07-14"),
+        after=("2025-07-14", "2025-07-21"),
+        by="model",
+    )
     ax = plots.plot_change(table)
     texts = [t.get_text() for t in ax.texts]
     assert any("(new)" in t for t in texts)

@@ -177,12 +177,27 @@ def test_cost_by_day_uses_the_frames_time_zone(df: pd.DataFrame) -> None:
 def test_time_buckets_are_ordered_by_time_not_cost() -> None:
     """Issue 15 item 6: cost_by(df, "week") listed the most expensive week first."""
     rows = [
-        dict(ROWS[0], session_id="a", created_at="2025-01-06T10:00:00Z",
-             latest_request_created_at="2025-01-06T10:00:00Z", total_cost=1.0),
-        dict(ROWS[0], session_id="b", created_at="2025-01-14T10:00:00Z",
-             latest_request_created_at="2025-01-14T10:00:00Z", total_cost=9.0),
-        dict(ROWS[0], session_id="c", created_at="2025-01-21T10:00:00Z",
-             latest_request_created_at="2025-01-21T10:00:00Z", total_cost=5.0),
+        dict(
+            ROWS[0],
+            session_id="a",
+            created_at="2025-01-06T10:00:00Z",
+            latest_request_created_at="2025-01-06T10:00:00Z",
+            total_cost=1.0,
+        ),
+        dict(
+            ROWS[0],
+            session_id="b",
+            created_at="2025-01-14T10:00:00Z",
+            latest_request_created_at="2025-01-14T10:00:00Z",
+            total_cost=9.0,
+        ),
+        dict(
+            ROWS[0],
+            session_id="c",
+            created_at="2025-01-21T10:00:00Z",
+            latest_request_created_at="2025-01-21T10:00:00Z",
+            total_cost=5.0,
+        ),
     ]
     df = sessions_frame(rows)
     for by in ("week", "day", "month", "year", "hour"):
@@ -193,8 +208,10 @@ def test_time_buckets_are_ordered_by_time_not_cost() -> None:
     assert weeks["total_cost"].tolist() == pytest.approx([1.0, 9.0, 5.0])
     assert weeks["cumulative_share"].tolist() == pytest.approx([1 / 15, 10 / 15, 1.0])
     top = recipes.cost_by(df, "week", top=2)  # the cut is by cost, the order by time
-    assert top["week"].tolist()[:2] == [pd.Timestamp("2025-01-13", tz="UTC"),
-                                        pd.Timestamp("2025-01-20", tz="UTC")]
+    assert top["week"].tolist()[:2] == [
+        pd.Timestamp("2025-01-13", tz="UTC"),
+        pd.Timestamp("2025-01-20", tz="UTC"),
+    ]
     assert pd.isna(top["week"].iloc[2]) and top["total_cost"].iloc[2] == pytest.approx(1.0)
 
 
@@ -263,7 +280,12 @@ def test_cost_by_user_without_unattributed(df: pd.DataFrame) -> None:
 def test_cost_by_user_via_cost_by(df: pd.DataFrame) -> None:
     out = recipes.cost_by(df, "user", top=2)
     assert out.columns.tolist() == [
-        "user", "sessions", "requests", "total_cost", "share", "cumulative_share"
+        "user",
+        "sessions",
+        "requests",
+        "total_cost",
+        "share",
+        "cumulative_share",
     ]
     assert out["user"].tolist() == ["ann", "bob", recipes.OTHER]
     assert out["total_cost"].tolist() == pytest.approx([2.5, 1.5, 1.0])
@@ -279,8 +301,14 @@ def test_cost_by_zero_total_gives_nan_share() -> None:
 def test_cost_by_empty_frame_keeps_columns(empty: pd.DataFrame, by: str) -> None:
     out = recipes.cost_by(empty, by, top=3)
     assert len(out) == 0
-    assert out.columns.tolist() == [by, "sessions", "requests", "total_cost", "share",
-                                    "cumulative_share"]
+    assert out.columns.tolist() == [
+        by,
+        "sessions",
+        "requests",
+        "total_cost",
+        "share",
+        "cumulative_share",
+    ]
     assert str(out["sessions"].dtype) == "Int64"
     assert str(out["total_cost"].dtype) == "float64"
 
@@ -324,8 +352,11 @@ def test_cost_over_time_daily_fills_gaps(df: pd.DataFrame) -> None:
         ("ME", ["2025-01-01"], [5.0]),
         ("M", ["2025-01-01"], [5.0]),
         ("W-SUN", ["2025-01-06", "2025-01-13"], [4.5, 0.5]),
-        ("2D", ["2025-01-06", "2025-01-08", "2025-01-10", "2025-01-12", "2025-01-14"],
-         [4.0, 0.5, 0.0, 0.0, 0.5]),
+        (
+            "2D",
+            ["2025-01-06", "2025-01-08", "2025-01-10", "2025-01-12", "2025-01-14"],
+            [4.0, 0.5, 0.0, 0.0, 0.5],
+        ),
     ],
 )
 def test_cost_over_time_frequencies_label_period_start(
@@ -426,7 +457,9 @@ def test_duration_stats(df: pd.DataFrame) -> None:
     assert row["p90_s"] == pytest.approx(51.0)
     by_name = recipes.duration_stats(df, "session_name")
     assert by_name.set_index("session_name")["mean_s"].to_dict() == {
-        "": 30.0, "chat": 0.0, "plan": 35.0
+        "": 30.0,
+        "chat": 0.0,
+        "plan": 35.0,
     }
 
 
@@ -466,7 +499,8 @@ def test_top_sessions_na_last_and_errors() -> None:
         session("b", "x", "2025-01-01", 0, 1.0, 1, 10, 5.0, []),
     ]
     assert recipes.top_sessions(sessions_frame(rows), "avg_latency")["session_id"].tolist() == [
-        "b", "a"
+        "b",
+        "a",
     ]
     frame = sessions_frame(rows)
     with pytest.raises(UsageError, match="is not numeric"):
@@ -478,8 +512,12 @@ def test_top_sessions_na_last_and_errors() -> None:
 
 
 def _cost_frame(costs: list[float | None]) -> pd.DataFrame:
-    return pd.DataFrame({"session_id": [f"s{i}" for i in range(len(costs))],
-                         "total_cost": pd.array(costs, dtype="float64")})
+    return pd.DataFrame(
+        {
+            "session_id": [f"s{i}" for i in range(len(costs))],
+            "total_cost": pd.array(costs, dtype="float64"),
+        }
+    )
 
 
 def test_outliers_mad() -> None:

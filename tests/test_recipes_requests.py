@@ -436,8 +436,12 @@ def test_compare_periods_on_requests(req: pd.DataFrame) -> None:
     assert rows.loc["gpt-4o", "error_rate_before"] == pytest.approx(0.5)
     assert rows.loc["gpt-4o", "sessions_before"] == 1
     for metric in recipes.CHANGE_METRICS:
-        assert {f"{metric}_before", f"{metric}_after", f"{metric}_change",
-                f"{metric}_change_pct"} <= set(out.columns)
+        assert {
+            f"{metric}_before",
+            f"{metric}_after",
+            f"{metric}_change",
+            f"{metric}_change_pct",
+        } <= set(out.columns)
     whole = recipes.compare_periods(req, before=week1, after=week2)
     assert whole["cost_change"].iloc[0] == pytest.approx(out["cost_change"].sum())
     gone = recipes.compare_periods(req, before=week1, after=week2, by="tier")
@@ -448,8 +452,12 @@ def test_compare_periods_on_requests(req: pd.DataFrame) -> None:
 
 def test_compare_periods_on_sessions() -> None:
     df = sessions_frame(ROWS, tz="UTC")
-    out = recipes.compare_periods(df, before=("2025-01-06", "2025-01-13"),
-                                  after=("2025-01-13", "2025-01-20"), by="session_name")
+    out = recipes.compare_periods(
+        df,
+        before=("2025-01-06", "2025-01-13"),
+        after=("2025-01-13", "2025-01-20"),
+        by="session_name",
+    )
     assert out["cost_change"].sum() == pytest.approx(0.5 - 4.5)
     assert out["error_rate_before"].isna().all()  # sessions carry no status
 
@@ -471,14 +479,25 @@ def test_compare_periods_bad_periods(
 
 
 def test_your_prices_without_cache_prices_keep_the_databases_cache_prices() -> None:
-    df = pd.DataFrame({"model": ["gpt-4o"], "provider": ["OPENAI"], "prompt_tokens": [0],
-                       "completion_tokens": [0], "prompt_cache_read_tokens": [1_000_000],
-                       "cost": [0.0]})
+    df = pd.DataFrame(
+        {
+            "model": ["gpt-4o"],
+            "provider": ["OPENAI"],
+            "prompt_tokens": [0],
+            "completion_tokens": [0],
+            "prompt_cache_read_tokens": [1_000_000],
+            "cost": [0.0],
+        }
+    )
     listed = recipes.price_list(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0}})
     assert listed[["input", "cache_read", "price_source"]].iloc[0].tolist() == [
-        2.0, 1.25, "your prices"]
+        2.0,
+        1.25,
+        "your prices",
+    ]
     out = recipes.reprice(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0}})
     assert out["repriced_cost"].iloc[0] == pytest.approx(1.25)
-    explicit = recipes.reprice(df, prices={"gpt-4o": {"input": 2.0, "output": 8.0,
-                                                      "cache_read": 0.5}})
+    explicit = recipes.reprice(
+        df, prices={"gpt-4o": {"input": 2.0, "output": 8.0, "cache_read": 0.5}}
+    )
     assert explicit["repriced_cost"].iloc[0] == pytest.approx(0.5)

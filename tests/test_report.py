@@ -100,7 +100,8 @@ def test_report_request_sections_by_model_prices_what_changed() -> None:
     for heading in ("By model", "Prices", "What changed"):
         assert f"<h2>{heading}</h2>" in page
     assert ("fetch_requests", ("2025-07-01", "2025-07-16"), {"tz": "UTC", "progress": False}) in (
-        client.calls)
+        client.calls
+    )
     assert '<tr><td>gpt-4o</td><td class="n">3</td><td class="n">$0.0105</td>' in page
     assert '<td class="n">66.7%</td>' in page  # gpt-4o's error rate: 500 and 429 of 3
     assert "1 request with tokens has no recorded cost" in page  # acme-llm-7b
@@ -412,12 +413,13 @@ def test_demo_report_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     for heading in ("By model", "Prices", "What changed"):
         assert f"<h2>{heading}</h2>" in page
     # the July support-chat model change: 3.8.0 (2025-07-21) routes answers to gpt-4o
-    shifts = page[page.index("Largest week-over-week shifts"):]
+    shifts = page[page.index("Largest week-over-week shifts") :]
     body = shifts.index("<tbody><tr>")
-    first_row = shifts[body:shifts.index("</tr>", body)]
+    first_row = shifts[body : shifts.index("</tr>", body)]
     assert "2025-07-21" in first_row and "support-chat" in first_row and "gpt-4o" in first_row
     requests = helicone_nb.connect(demo=True, quiet=True).fetch_requests(
-        DEMO_START, DEMO_END, tz=DEMO_TZ, progress=False)
+        DEMO_START, DEMO_END, tz=DEMO_TZ, progress=False
+    )
     tokens = requests["prompt_tokens"].fillna(0) + requests["completion_tokens"].fillna(0)
     unpriced = int(((tokens > 0) & ~(requests["cost"].fillna(0) > 0)).sum())
     if unpriced:  # the demo's slice of requests Helicone could not price
