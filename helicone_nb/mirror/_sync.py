@@ -18,6 +18,7 @@ import datetime as _dt
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,9 +170,15 @@ def check_organisation(manifest: Manifest, client: Client, allow_new_key: bool) 
 
 
 class _Stager:
-    """Buffers completed slices and makes them durable in ``staging/`` plus the manifest."""
+    """Buffers completed slices and makes them durable in ``staging/`` plus the manifest.
+
+    Writing happens in one background thread (in order), so the calls keep going while a
+    batch is converted and written; at most two batches wait, then :meth:`add` waits.
+    """
 
     def __init__(self, mirror_path: Path, manifest: Manifest, target: list[Range]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from ._files import connect
 
         self.root = mirror_path
@@ -187,24 +194,45 @@ class _Stager:
         self.staged_rows = int(pending.get("rows", 0))
         self._con = connect()
         self._seq = len(self.staged)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hnb-stager")
+        self._jobs: list[Future[None]] = []
 
     def add(self, completed: Completed) -> None:
         self.rows.extend(completed.rows)
         self.ranges.append((completed.start, completed.end))
         self.fetched += len(completed.rows)
         if len(self.rows) >= FLUSH_ROWS or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self.rows and not self.ranges:
+            return
+        rows, ranges = self.rows, self.ranges
+        self.rows, self.ranges = [], []
+        self.last_flush = time.monotonic()
+        for job in [j for j in self._jobs if j.done()]:
+            job.result()  # a failed write raises here
+            self._jobs.remove(job)
+        while len(self._jobs) >= 2:  # back-pressure: never more than two batches waiting
+            self._jobs.pop(0).result()
+        self._jobs.append(self._pool.submit(self._write, rows, ranges))
 
     def flush(self) -> None:
+        """Write what is buffered and wait for every write (raises a write's error)."""
+        self._submit()
+        while self._jobs:
+            self._jobs.pop(0).result()
+
+    def _write(self, rows: list[dict[str, Any]], ranges: list[Range]) -> None:
         from ._rows import write_rows
 
-        if self.rows:
+        if rows:
             name = f"staging/s{self.manifest.generation + 1:06d}-{self._seq:05d}.parquet"
             self._seq += 1
             (self.root / "staging").mkdir(parents=True, exist_ok=True)
             tmp = self.root / (name + ".tmp")
             try:
-                write_rows(self._con, _one_per_request(self.rows), tmp, _organization_id())
+                write_rows(self._con, _one_per_request(rows), tmp, _organization_id())
                 os.replace(tmp, self.root / name)
             except BaseException as exc:
                 tmp.unlink(missing_ok=True)
@@ -218,13 +246,11 @@ class _Stager:
                     ) from exc
                 raise
             self.staged.append(name)
-            self.staged_rows += len(self.rows)
-        if self.ranges:
-            self.done = merge_ranges([*self.done, *self.ranges])
+            self.staged_rows += len(rows)
+        if ranges:
+            self.done = merge_ranges([*self.done, *ranges])
             self.manifest = replace(self.manifest, pending=self.pending())
             write_manifest(self.root, self.manifest)
-        self.rows, self.ranges = [], []
-        self.last_flush = time.monotonic()
 
     def pending(self) -> dict[str, Any]:
         remaining = subtract_ranges(self.target, self.done)
@@ -237,6 +263,7 @@ class _Stager:
         }
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self._con.close()
 
 
