@@ -300,3 +300,11 @@ def test_connect_mirror(mirror_path: Path) -> None:
         hnb.connect(demo=True, mirror=mirror_path)
     served = Mirror(mirror_path).backend(api_key="local", quirks=True)
     assert served.request_count == DEMO_REQUESTS and served.quirks
+
+
+def test_an_empty_window_outside_the_mirror_warns_with_its_range(mirror_path: Path) -> None:
+    client = Mirror(mirror_path).client()
+    with pytest.warns(hnb.EmptyWindowWarning, match="outside the data this client holds"):
+        assert client.fetch_sessions("2024-01-01", "2024-02-01").empty
+    with pytest.warns(hnb.EmptyWindowWarning, match="no requests"):
+        assert client.fetch_requests("2024-01-01", "2024-02-01").empty

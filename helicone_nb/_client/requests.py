@@ -16,6 +16,7 @@ import hashlib
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._errors import APIError, IncompleteFetchError, UsageError
+from .._errors import APIError, EmptyWindowWarning, IncompleteFetchError, UsageError
 from .._wire.filters import ALL, FilterLike, as_filter
 from .._wire.models import REQUESTS_PATH
-from .._wire.time import resolve_window
 from .progress import interactive
 from .slices import Call, Completed, Range, SlicePlanner, floor_second, subtract_ranges
 
@@ -335,7 +335,7 @@ def prepare(
     use_cache: bool,
 ) -> RequestPull:
     """Check the arguments, and take completed slices from the cache."""
-    window = resolve_window(start, end, tz)
+    window = client._window(start, end, tz)  # relative windows count from the client's now
     flt = as_filter(filter)
     if "session" in flt.levels:
         raise UsageError(
@@ -393,6 +393,22 @@ def remember(client: BaseClient, pull: RequestPull, completed: Completed) -> Non
         index = cache.get(_index_key(pull.signature)) or []
         index.append((completed.start, completed.end, key))
         cache.put(_index_key(pull.signature), index, None)
+
+
+def warn_if_outside(client: BaseClient, pull: RequestPull, frame: pd.DataFrame) -> None:
+    """An empty pull whose window lies wholly outside the data the client holds warns."""
+    if len(frame):
+        return
+    known = client.data_range()
+    if known is None or (pull.end > known[0] and pull.start < known[1]):
+        return
+    warnings.warn(
+        f"no requests: the window {pull.start:%Y-%m-%d %H:%M} to {pull.end:%Y-%m-%d %H:%M} UTC "
+        f"lies wholly outside the data this client holds, {known[0]:%Y-%m-%d %H:%M} to "
+        f"{known[1]:%Y-%m-%d %H:%M} UTC. Ask for a window inside that range.",
+        EmptyWindowWarning,
+        stacklevel=3,
+    )
 
 
 def finish(pull: RequestPull) -> pd.DataFrame:
@@ -484,7 +500,9 @@ class RequestsMixin:
             if run.slices == 0 and not pull.rows:
                 raise run.error
             raise incomplete(pull, run)
-        return finish(pull)
+        frame = finish(pull)
+        warn_if_outside(client, pull, frame)
+        return frame
 
 
 class AsyncRequestsMixin:
@@ -524,4 +542,6 @@ class AsyncRequestsMixin:
             if run.slices == 0 and not pull.rows:
                 raise run.error
             raise incomplete(pull, run)
-        return finish(pull)
+        frame = finish(pull)
+        warn_if_outside(client, pull, frame)
+        return frame

@@ -67,7 +67,11 @@ class MirrorClient(Client):
         from ..backend import InProcessTransport
 
         super().__init__(
-            name, base_url=MIRROR_BASE_URL, transport=InProcessTransport(backend), **kwargs
+            name,
+            base_url=MIRROR_BASE_URL,
+            transport=InProcessTransport(backend),
+            data_range=lambda: _span(backend),
+            **kwargs,
         )
         #: the :class:`~helicone_nb.Mirror` answering
         self.mirror = mirror
@@ -90,7 +94,7 @@ class MirrorClient(Client):
         progress: bool | None = None,
     ) -> pd.DataFrame:
         """:meth:`Client.fetch_requests <helicone_nb.Client.fetch_requests>` from the mirror."""
-        from .._client.requests import prepare
+        from .._client.requests import prepare, warn_if_outside
 
         pull = prepare(self, start, end, filter, tz, max_requests, page_size, False)
         if as_filter(filter) is not ALL or not set(REQUEST_SCHEMA) <= set(_SQL) | set(_MAPS):
@@ -104,7 +108,20 @@ class MirrorClient(Client):
                 cache=False,
                 progress=progress,
             )
-        return local_requests(self.backend, pull.start, pull.end, tz, max_requests)
+        frame = local_requests(self.backend, pull.start, pull.end, tz, max_requests)
+        warn_if_outside(self, pull, frame)
+        return frame
+
+
+def _span(backend: Backend) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """(first, last) request time held by the loaded mirror."""
+    row = backend.store.execute(
+        "SELECT min(request_created_at), max(request_created_at) FROM requests"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    first, last = (t.replace(tzinfo=_dt.UTC) for t in row)
+    return first, last + _dt.timedelta(milliseconds=1)
 
 
 def local_requests(
