@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hmac
-import json
 import logging
 import re
 import time
@@ -23,7 +22,7 @@ from . import _engine, _params, _requests
 from ._faults import FaultPlan
 from ._ingest import ImportReport, ingest_frame, ingest_jsonl
 from ._ratelimit import TOO_MANY, RateLimiter
-from ._response import BackendResponse, envelope, handled_error, respond
+from ._response import BackendResponse, envelope, envelope_of_json, handled_error, respond
 from ._store import FEEDBACK_KEY, Store
 from ._tsoa import HandledError, ValidationFailed, echoable
 
@@ -214,7 +213,7 @@ class Backend:
         rows = 0
         with target.open("w", encoding="utf-8") as f:
             for row in _requests.iter_request_rows(self.store, quirks=self.quirks):
-                f.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+                f.write(row)
                 f.write("\n")
                 rows += 1
         return rows
@@ -383,7 +382,7 @@ class Backend:
     def _requests(self, body: bytes) -> BackendResponse:
         query = _params.request_query(body)
         rows = _requests.query_requests(self.store, query, quirks=self.quirks, now=self._now())
-        return envelope(201, rows)
+        return envelope_of_json(201, rows)
 
     def _request_count(self, body: bytes) -> BackendResponse:
         query = _params.request_query(body)

@@ -35,8 +35,7 @@ import datetime as _dt
 import json
 import math
 import secrets
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 from ._params import RequestQuery
 from ._sql import Params, compile_filter
@@ -87,51 +86,105 @@ def _iso(column: str) -> str:
     return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%gZ')"
 
 
-#: (select expression, name) of every column a HeliconeRequest row is built from.
-_SELECT: tuple[tuple[str, str], ...] = (
-    ("r.request_id", "request_id"),
-    (_iso("r.request_created_at"), "request_created_at"),
-    (_iso("r.updated_at"), "updated_at"),
-    ("r.response_id", "response_id"),
-    (_iso("r.response_created_at"), "response_created_at"),
-    ("r.latency", "latency"),
-    ("r.time_to_first_token", "time_to_first_token"),
-    ("r.status", "status"),
-    ("r.model", "model"),
-    ("r.request_model", "request_model"),
-    ("r.response_model", "response_model"),
-    ("r.provider", "provider"),
-    ("r.user_id", "user_id"),
-    ("r.country_code", "country_code"),
-    ("r.target_url", "target_url"),
-    ("r.request_path", "request_path"),
-    ("r.prompt_tokens", "prompt_tokens"),
-    ("r.completion_tokens", "completion_tokens"),
-    ("r.prompt_cache_read_tokens", "prompt_cache_read_tokens"),
-    ("r.prompt_cache_write_tokens", "prompt_cache_write_tokens"),
-    ("r.reasoning_tokens", "reasoning_tokens"),
-    ("r.total_tokens", "total_tokens"),
-    ("r.prompt_audio_tokens", "prompt_audio_tokens"),
-    ("r.completion_audio_tokens", "completion_audio_tokens"),
-    ("r.cost", "cost"),
-    ("r.cache_enabled", "cache_enabled"),
-    ("r.cache_reference_id", "cache_reference_id"),
-    ("r.request_body", "request_body"),
-    ("r.response_body", "response_body"),
-    ("r.prompt_id", "prompt_id"),
-    ("r.prompt_version", "prompt_version"),
-    ("r.request_referrer", "request_referrer"),
-    ("r.properties", "properties"),
-    ("r.scores", "scores"),
-    ("r.assets", "assets"),
-    ("r.storage_location", "storage_location"),
-    ("r.ai_gateway_body_mapping", "ai_gateway_body_mapping"),
-    ("r.organization_id", "organization_id"),
-)
-SELECT_SQL = ", ".join(expr for expr, _ in _SELECT)
-_NAMES = tuple(name for _, name in _SELECT)
-_UPDATED = _NAMES.index("updated_at")
-_ID = _NAMES.index("request_id")
+def _body_sql(column: str) -> str:
+    """SQL: a body column as JSON: inline bodies parsed, empty ones the placeholder text."""
+    return (
+        f"json(CASE WHEN r.storage_location = 'clickhouse' AND json_valid({column}) "
+        f"THEN {column} ELSE to_json(coalesce(nullif({column}, ''), "
+        f"{_literal(BODY_PLACEHOLDER)})) END)"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def row_json_sql(quirks: bool) -> str:
+    """SQL (over the physical row alias ``r``) giving one ``HeliconeRequest`` as JSON text.
+
+    REQUEST_API section 2: ``total_tokens`` is prompt + completion + reasoning (the store's
+    column), ``cost`` USD, ``toInt32`` columns (status, latency) are always numbers; in quirks
+    mode Int64 columns and score values are strings, the keys production never sends are left
+    out, and S3 rows carry ``asset_urls`` and a ``signed_body_url``.
+    """
+
+    def big(expr: str) -> str:  # Int64 columns: JSON strings in ClickHouse output
+        return f"CAST({expr} AS VARCHAR)" if quirks else expr
+
+    scores = (
+        "map_from_entries(list_transform(map_entries(r.scores), "
+        "lambda e: {'k': e.key, 'v': CAST(e.value AS VARCHAR)}))"
+        if quirks
+        else "r.scores"
+    )
+    fields: list[tuple[str, str]] = [
+        ("response_id", "r.response_id"),
+        ("response_created_at", _iso("r.response_created_at")),
+        ("response_body", _body_sql("r.response_body")),
+        ("response_status", "r.status"),
+        ("response_model", "r.response_model"),
+        ("request_id", "r.request_id"),
+        ("request_created_at", _iso("r.request_created_at")),
+        ("request_body", _body_sql("r.request_body")),
+        ("request_path", "r.request_path"),
+        ("request_user_id", "r.user_id"),
+        ("request_properties", "r.properties"),
+        ("request_model", "coalesce(nullif(r.request_model, ''), r.model)"),
+        ("model_override", "NULL::VARCHAR"),
+        ("helicone_user", "NULL::VARCHAR"),
+        ("provider", "r.provider"),
+        ("delay_ms", "r.latency"),
+        ("time_to_first_token", big("r.time_to_first_token")),
+        ("total_tokens", big("r.total_tokens")),
+        ("prompt_tokens", big("r.prompt_tokens")),
+        ("prompt_cache_write_tokens", big("coalesce(r.prompt_cache_write_tokens, 0)")),
+        ("prompt_cache_read_tokens", big("coalesce(r.prompt_cache_read_tokens, 0)")),
+        ("completion_tokens", big("r.completion_tokens")),
+        ("reasoning_tokens", big("r.reasoning_tokens")),
+        ("prompt_audio_tokens", big("r.prompt_audio_tokens")),
+        ("completion_audio_tokens", big("r.completion_audio_tokens")),
+        ("cost", "r.cost / 1e9"),
+        ("costUSD", "r.cost / 1e9"),
+        ("prompt_id", "r.prompt_id"),
+        ("prompt_version", "r.prompt_version"),
+        ("llmSchema", "NULL::VARCHAR"),
+        ("country_code", "r.country_code"),
+        ("asset_ids", "r.assets"),
+        (
+            "asset_urls",
+            "CASE WHEN r.storage_location = 's3' THEN MAP {}::MAP(VARCHAR, VARCHAR) END"
+            if quirks
+            else "NULL::MAP(VARCHAR, VARCHAR)",
+        ),
+        ("scores", scores),
+        ("properties", "r.properties"),
+        ("assets", "r.assets"),
+        ("target_url", "coalesce(r.target_url, '')"),
+        ("model", "r.model"),
+        ("cache_reference_id", f"coalesce(r.cache_reference_id, {_literal(ZERO_UUID)})"),
+        ("cache_enabled", "r.cache_enabled"),
+        ("ai_gateway_body_mapping", "r.ai_gateway_body_mapping"),
+        ("request_referrer", "coalesce(r.request_referrer, '')"),
+        ("updated_at", _iso("r.updated_at")),
+        ("storage_location", "r.storage_location"),
+        ("feedback_created_at", "NULL::VARCHAR"),
+    ]
+    if quirks:
+        fields = [(k, v) for k, v in fields if k not in NEVER_SENT]
+        fields.append(
+            (
+                "signed_body_url",
+                "CASE WHEN r.storage_location = 's3' THEN "
+                "'https://s3.helicone-nb.invalid/organizations/' || r.organization_id || "
+                "'/requests/' || coalesce(r.cache_reference_id, r.request_id) || "
+                "'/request_response_body?X-Amz-Expires=1800' END",
+            )
+        )
+    struct = ", ".join(f"{_literal(k)}: {v}" for k, v in fields)
+    sql = f"to_json({{{struct}}})"
+    if quirks:  # absent, not null: the keys of undefined values vanish from production's JSON
+        sql = f"regexp_replace({sql}, ',\"(asset_urls|signed_body_url)\":null', '', 'g')"
+    return sql
 
 
 def physical_rows(quirks: bool) -> str:
@@ -144,93 +197,6 @@ def physical_rows(quirks: bool) -> str:
             "WHERE cardinality(scores) > 0"
         )
     return sql
-
-
-def _body(text: str, location: str) -> Any:
-    if not text:
-        return BODY_PLACEHOLDER
-    if location == "clickhouse":  # inline bodies are parsed into objects
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def request_row(values: Sequence[Any], quirks: bool) -> dict[str, Any]:
-    """One ``HeliconeRequest`` from a row selected with :data:`SELECT_SQL` (REQUEST_API 2)."""
-    v = dict(zip(_NAMES, values, strict=True))
-
-    def big(x: Any) -> int | str | None:  # Int64 columns: JSON strings in ClickHouse output
-        if x is None:
-            return None
-        return str(int(x)) if quirks else int(x)
-
-    def small(x: Any) -> int | None:  # toInt32(...) columns: always numbers
-        return None if x is None else int(x)
-
-    cost = None if v["cost"] is None else int(v["cost"]) / 1e9
-    properties = dict(v["properties"])
-    prompt, completion = v["prompt_tokens"], v["completion_tokens"]
-    location = v["storage_location"]
-    row: dict[str, Any] = {
-        "response_id": v["response_id"],
-        "response_created_at": v["response_created_at"],
-        "response_body": _body(v["response_body"], location),
-        "response_status": small(v["status"]),
-        "response_model": v["response_model"],
-        "request_id": v["request_id"],
-        "request_created_at": v["request_created_at"],
-        "request_body": _body(v["request_body"], location),
-        "request_path": v["request_path"],
-        "request_user_id": v["user_id"],
-        "request_properties": properties,
-        "request_model": v["request_model"] or v["model"],
-        "model_override": None,
-        "helicone_user": None,
-        "provider": v["provider"],
-        "delay_ms": small(v["latency"]),
-        "time_to_first_token": big(v["time_to_first_token"]),
-        "total_tokens": big(v["total_tokens"]),
-        "prompt_tokens": big(prompt),
-        "prompt_cache_write_tokens": big(v["prompt_cache_write_tokens"] or 0),
-        "prompt_cache_read_tokens": big(v["prompt_cache_read_tokens"] or 0),
-        "completion_tokens": big(completion),
-        "reasoning_tokens": big(v["reasoning_tokens"]),
-        "prompt_audio_tokens": big(v["prompt_audio_tokens"]),
-        "completion_audio_tokens": big(v["completion_audio_tokens"]),
-        "cost": cost,
-        "costUSD": cost,
-        "prompt_id": v["prompt_id"],
-        "prompt_version": v["prompt_version"],
-        "llmSchema": None,
-        "country_code": v["country_code"],
-        "asset_ids": list(v["assets"]),
-        "asset_urls": None,
-        "scores": {key: big(value) for key, value in dict(v["scores"]).items()},
-        "properties": properties,
-        "assets": list(v["assets"]),
-        "target_url": v["target_url"] or "",
-        "model": v["model"],
-        "cache_reference_id": v["cache_reference_id"] or ZERO_UUID,
-        "cache_enabled": bool(v["cache_enabled"]),
-        "ai_gateway_body_mapping": v["ai_gateway_body_mapping"],
-        "request_referrer": v["request_referrer"] or "",
-        "updated_at": v["updated_at"],
-        "storage_location": location,
-        "feedback_created_at": None,
-    }
-    if quirks:
-        for key in NEVER_SENT:
-            row.pop(key, None)
-        if location == "s3":
-            row["asset_urls"] = {}
-            row["signed_body_url"] = (
-                f"https://s3.helicone-nb.invalid/organizations/{v['organization_id']}/requests/"
-                f"{v['cache_reference_id'] or v['request_id']}/request_response_body"
-                "?X-Amz-Expires=1800"
-            )
-    return row
 
 
 def _check_paging(q: RequestQuery) -> None:
@@ -247,22 +213,21 @@ def _conditions(q: RequestQuery, params: Params) -> list[str]:
     return conditions
 
 
-def _dedup(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Keep, per request_id, the version with the greatest updated_at (at its first place)."""
-    best: dict[str, tuple[Any, ...]] = {}
+def _dedup(rows: list[tuple[str, str, str]]) -> list[str]:
+    """``(json, request_id, updated_at)`` rows -> the JSON of the version with the greatest
+    ``updated_at`` per request, at the request's first place."""
+    best: dict[str, tuple[str, str, str]] = {}
     for row in rows:
-        seen = best.get(row[_ID])
-        if seen is None or row[_UPDATED] > seen[_UPDATED]:
-            best[row[_ID]] = row
-    return list(best.values())
+        seen = best.get(row[1])
+        if seen is None or row[2] > seen[2]:
+            best[row[1]] = row
+    return [row[0] for row in best.values()]
 
 
-def query_requests(
-    store: Store, q: RequestQuery, *, quirks: bool, now: _dt.datetime
-) -> list[dict[str, Any]]:
-    """``/v1/request/query-clickhouse``: a page of HeliconeRequest rows (module docstring).
+def query_requests(store: Store, q: RequestQuery, *, quirks: bool, now: _dt.datetime) -> list[str]:
+    """``/v1/request/query-clickhouse``: a page of HeliconeRequest rows, each as JSON text.
 
-    ``now`` is naive UTC (the 5-minute future guard).
+    See the module docstring; ``now`` is naive UTC (the 5-minute future guard).
     """
     _check_paging(q)
     if q.limit == 0:
@@ -284,7 +249,7 @@ def query_requests(
     )
     page = f"LIMIT {params.add(int(q.limit))} OFFSET {params.add(int(q.offset))}"
     phys = physical_rows(quirks)
-    top: list[tuple[Any, ...]] = []
+    row = f"{row_json_sql(quirks)}, r.request_id, {_iso('r.updated_at')}"
     if q.sort_key == "created_at":  # shape A: pick the page's ids, then read their versions
         top = store.execute(
             f"""
@@ -295,26 +260,25 @@ def query_requests(
         ).fetchall()
         if not top:
             return []
+        picked = list(dict.fromkeys(request_id for request_id, _ in top))
         stamps = [created for _, created in top]
         params = Params()
+        # in the order the ids were picked, ties included (RequestManager's stable re-sort by
+        # request_created_at leaves that order as it is)
         sql = f"""
-            SELECT {SELECT_SQL} FROM ({phys}) r
+            SELECT {row} FROM ({phys}) r
+            JOIN (SELECT unnest({params.add(picked)}::VARCHAR[]) AS id,
+                         unnest(range({len(picked)})) AS n) p ON p.id = r.request_id
             WHERE r.request_created_at >= {params.add(min(stamps) - _AROUND)}
               AND r.request_created_at <= {params.add(max(stamps) + _AROUND)}
-              AND r.request_id IN (SELECT unnest({params.add([i for i, _ in top])}::VARCHAR[]))
-            ORDER BY r.request_created_at {direction}
+            ORDER BY p.n
         """
     else:  # shape B
         sql = f"""
-            SELECT {SELECT_SQL} FROM ({phys}) r WHERE {where}
+            SELECT {row} FROM ({phys}) r WHERE {where}
             ORDER BY {_SORT_SQL[q.sort_key]} {direction} NULLS LAST, {tie} {page}
         """
-    rows = store.execute(sql, params.values).fetchall()
-    if top:  # shape A: the order the ids were picked in, ties included (RequestManager's stable
-        # re-sort by request_created_at leaves that order as it is)
-        picked = {request_id: n for n, (request_id, _) in enumerate(top)}
-        rows.sort(key=lambda r: picked[r[_ID]])
-    return [request_row(row, quirks) for row in _dedup(rows)]
+    return _dedup(store.execute(sql, params.values).fetchall())
 
 
 def count_requests(store: Store, q: RequestQuery, *, quirks: bool) -> int:
@@ -329,18 +293,16 @@ def count_requests(store: Store, q: RequestQuery, *, quirks: bool) -> int:
     return int(row[0]) if row else 0
 
 
-def iter_request_rows(
-    store: Store, *, quirks: bool, batch: int = 10_000
-) -> Iterator[dict[str, Any]]:
-    """Every stored request (its latest version) as a HeliconeRequest row, oldest first."""
+def iter_request_rows(store: Store, *, quirks: bool, batch: int = 10_000) -> Iterator[str]:
+    """Every stored request (its latest version) as HeliconeRequest JSON text, oldest first."""
     cur = store.cursor().cursor()  # a private cursor: the caller may query while iterating
     try:
         cur.execute(
-            f"SELECT {SELECT_SQL} FROM {REQUESTS_TABLE} r "
+            f"SELECT {row_json_sql(quirks)} FROM {REQUESTS_TABLE} r "
             "ORDER BY r.request_created_at, r.request_id"
         )
         while rows := cur.fetchmany(batch):
-            for row in rows:
-                yield request_row(row, quirks)
+            for (text,) in rows:
+                yield text
     finally:
         cur.close()

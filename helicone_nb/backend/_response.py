@@ -55,6 +55,12 @@ def envelope(status: int, data: Any) -> BackendResponse:
     return respond(status, {"data": data, "error": None})
 
 
+def envelope_of_json(status: int, items: list[str]) -> BackendResponse:
+    """The success envelope around a list whose items are JSON texts already."""
+    body = '{"data":[' + ",".join(items) + '],"error":null}'
+    return BackendResponse(status, dict(JSON_HEADERS), body.encode("utf-8"))
+
+
 def handled_error(status: int, message: str) -> BackendResponse:
     """Helicone's handled-failure envelope ``{"data": null, "error": message}``."""
     return respond(status, {"data": None, "error": message})

@@ -5,7 +5,8 @@ The reference is written from REQUEST_API.md sections 1.2-1.4 in plain Python: p
 after ``offset`` by ``request_created_at``, ties by request id outside quirks mode; read every
 version of the picked ids within 5 minutes; keep the greatest ``updated_at`` per id), and
 ``isScored``. A pager that reads every page until an empty one must see every request of the
-window, in its newest version, in both modes.
+window, in its newest version (in quirks mode, ties in a fresh order on every call can make
+offset paging miss a row at a page boundary, as in Helicone: only whole-window slices are safe).
 """
 
 from __future__ import annotations
@@ -169,4 +170,12 @@ def test_paging_to_an_empty_page_sees_every_request_in_its_newest_version(
     for r in rows:
         if lo <= r["created"] < hi:
             newest[r["id"]] = max(newest.get(r["id"], ""), iso(r["updated"]))
-    assert seen == newest
+    created = {r["id"]: r["created"] for r in rows if r["id"] in newest}
+    ties = len(set(created.values())) < len(created)
+    if quirks and ties:
+        # ties come in a fresh order on every call: offset paging can miss a row (or see one
+        # twice) at a page boundary, as in Helicone; what it sees is still a newest version
+        assert set(seen) <= set(newest)
+        assert all(seen[i] == newest[i] for i in seen)
+    else:
+        assert seen == newest
