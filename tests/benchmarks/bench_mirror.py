@@ -176,37 +176,48 @@ def _on_mirror(path: Path, label: str, figures: list[Figure], rows: int) -> None
 
 
 def _generate_10x(source: Path, target: Path) -> int:
-    """Ten copies of ``source`` with new request and session ids, as a mirror at ``target``."""
+    """Ten copies of ``source`` with new request and session ids, written as a mirror.
+
+    Generated, not synced: one DuckDB ``COPY`` into the day partitions (ids are unique by
+    construction, so no merge), then a manifest naming the files.
+    """
     from helicone_nb.mirror import _files
-    from helicone_nb.mirror._manifest import read_manifest
+    from helicone_nb.mirror._manifest import PartitionFile, read_manifest, write_manifest
 
     manifest = read_manifest(source)
     assert manifest is not None
-    staged = []
-    con = _files.connect()
-    (target / "staging").mkdir(parents=True)
     files = _files.files_sql(source, manifest.files, manifest.columns)
-    for k in range(10):
-        rel = f"staging/gen-{k}.parquet"
-        suffix = f"-{k}"
-        con.execute(
-            f"""COPY (SELECT * REPLACE (
-                    request_id || '{suffix}' AS request_id,
-                    session_id || '{suffix}' AS session_id,
-                    map_from_entries(list_transform(map_entries(properties), lambda e:
-                        CASE WHEN e.key = 'Helicone-Session-Id'
-                             THEN {{'key': e.key, 'value': e.value || '{suffix}'}} ELSE e END))
-                        AS properties)
-                FROM {files}) TO '{target / rel}' (FORMAT parquet)"""
-        )
-        staged.append(rel)
+    copies = " UNION ALL ".join(
+        f"""SELECT * REPLACE (
+                request_id || '-{k}' AS request_id,
+                session_id || '-{k}' AS session_id,
+                map_from_entries(list_transform(map_entries(properties), lambda e:
+                    CASE WHEN e.key = 'Helicone-Session-Id'
+                         THEN {{'key': e.key, 'value': e.value || '-{k}'}} ELSE e END))
+                    AS properties)
+            FROM {files}"""
+        for k in range(10)
+    )
+    (target / "requests").mkdir(parents=True)
+    con = _files.connect(target / ".tmp")
+    stats = con.execute(
+        f"""COPY (SELECT *, strftime(request_created_at, '%Y-%m-%d') AS day FROM ({copies}))
+            TO '{target / "requests"}' (FORMAT parquet, PARTITION_BY (day),
+            FILENAME_PATTERN 'g000001-{{i}}', RETURN_STATS)"""
+    ).fetchall()
     con.close()
-    nxt, superseded, _ = _files.commit_staged(target, _files.new_manifest(), staged)
-    _files.publish(target, nxt, [*superseded, *staged])
-    return nxt.rows
+    new = _files.new_manifest()
+    new.generation = 1
+    new.columns = dict(manifest.columns)
+    for name, rows, size, *_ in stats:
+        rel = Path(str(name)).relative_to(target).as_posix()
+        day = rel.split("day=", 1)[1].split("/", 1)[0]
+        new.partitions.setdefault(day, []).append(PartitionFile(rel, int(rows), int(size)))
+    write_manifest(target, new)
+    return new.rows
 
 
-def run(size: str) -> list[Figure]:
+def run(size: str, *, export: bool = True) -> list[Figure]:
     full = size == "full"
     requests = 1_000_000 if full else 5_000
     delay = "100" if full else "5"
@@ -222,7 +233,9 @@ def run(size: str) -> list[Figure]:
             "--log-level",
             "warning",
         ) as url:
-            export_s, export_calls, export_rows = _export(url, base / "export.jsonl")
+            export_s, export_calls, export_rows = (
+                _export(url, base / "export.jsonl") if export else (float("nan"), 0, 0)
+            )
             sync_s, sync_calls, rss, own_s = _sync_cli(url, base / "mirror")
             from helicone_nb import Client, Mirror
 
