@@ -292,3 +292,48 @@ def test_a_full_disk_while_staging_keeps_what_was_fetched(
     report = mirror.sync(_client(server), START, END)
     assert report.complete
     pd.testing.assert_frame_equal(content(tmp_path / "m"), content(clean))
+
+
+def test_reinserted_versions_are_picked_up_by_a_rescan(tmp_path: Path) -> None:
+    with _backend(quirks=True) as backend:
+        client = _client(backend)
+        mirror = Mirror(tmp_path / "m")
+        mirror.sync(client, START, "2025-08-31")
+        ids = [
+            str(r[0])
+            for r in backend.store.execute(
+                "SELECT request_id FROM requests WHERE request_created_at > '2025-08-20' "
+                "ORDER BY request_id LIMIT 5"
+            ).fetchall()
+        ]
+        old = str(
+            backend.store.execute(
+                "SELECT request_id FROM requests WHERE request_created_at < '2025-07-01' "
+                "ORDER BY request_id LIMIT 1"
+            ).fetchone()[0]  # type: ignore[index]
+        )
+        for rid in ids:  # late scores, feedback and a property change
+            backend.update_request(rid, scores={"quality": 7}, feedback=True)
+        backend.update_request(old, properties={"reviewed": "yes"})
+        plain = mirror.sync(client, end="2025-08-31")  # settle only: not old enough to see them
+        assert plain.updated == 0
+        report = mirror.sync(client, end="2025-08-31", rescan="30d")
+        assert report.updated == len(ids) and report.added == 0
+        rows = mirror.sql(
+            "SELECT request_id, scores, properties FROM requests WHERE request_id IN "
+            f"({', '.join(repr(i) for i in [*ids, old])})"
+        ).set_index("request_id")
+        for rid in ids:
+            assert rows.loc[rid, "scores"]["quality"] == 7
+            assert rows.loc[rid, "scores"]["helicone-score-feedback"] == 1
+        assert "reviewed" not in rows.loc[old, "properties"]  # older than the rescan window
+        mirror.sync(client, START, "2025-08-31", rescan="120d")
+        props = mirror.sql(f"SELECT properties FROM requests WHERE request_id = '{old}'")
+        assert props.properties[0]["reviewed"] == "yes"
+        # the mirror answers like the server, versions and all
+        local = mirror.client()
+        for window in (("2025-08-01", "2025-08-31"), ("2025-06-01", "2025-07-01")):
+            pd.testing.assert_frame_equal(
+                local.fetch_sessions(*window), client.fetch_sessions(*window)
+            )
+        assert mirror.info().requests == backend.request_count
