@@ -451,6 +451,30 @@ def incomplete(pull: RequestPull, run: SliceRun) -> IncompleteFetchError:
     return exc
 
 
+def collector(client: BaseClient, pull: RequestPull, cache: bool) -> Callable[[Completed], None]:
+    """What a slice run calls with each proven slice: keep it (and cache it when ``cache``)."""
+    use_cache = cache and client.cache is not None
+
+    def keep(done: Completed) -> None:
+        if use_cache:
+            remember(client, pull, done)
+        else:
+            pull.rows.extend(done.rows)
+
+    return keep
+
+
+def conclude(client: BaseClient, pull: RequestPull, run: SliceRun) -> pd.DataFrame:
+    """The frame of a finished run, or its error (a refusal before any row is raised as is)."""
+    if run.error is not None:
+        if run.slices == 0 and not pull.rows:
+            raise run.error
+        raise incomplete(pull, run)
+    frame = finish(pull)
+    warn_if_outside(client, pull, frame)
+    return frame
+
+
 class RequestsMixin:
     """``Client.fetch_requests``."""
 
@@ -480,14 +504,7 @@ class RequestsMixin:
         pull = prepare(
             client, start, end, filter, tz, max_requests, page_size, cache and not refresh
         )
-        use_cache = cache and client.cache is not None
-
-        def keep(done: Completed) -> None:
-            if use_cache:
-                remember(client, pull, done)
-            else:
-                pull.rows.extend(done.rows)
-
+        keep = collector(client, pull, cache)
         run = run_slices(
             client,
             pull.todo,
@@ -496,13 +513,7 @@ class RequestsMixin:
             page_size=pull.page_size,
             progress=progress,
         )
-        if run.error is not None:
-            if run.slices == 0 and not pull.rows:
-                raise run.error
-            raise incomplete(pull, run)
-        frame = finish(pull)
-        warn_if_outside(client, pull, frame)
-        return frame
+        return conclude(client, pull, run)
 
 
 class AsyncRequestsMixin:
@@ -527,21 +538,8 @@ class AsyncRequestsMixin:
         pull = prepare(
             client, start, end, filter, tz, max_requests, page_size, cache and not refresh
         )
-        use_cache = cache and client.cache is not None
-
-        def keep(done: Completed) -> None:
-            if use_cache:
-                remember(client, pull, done)
-            else:
-                pull.rows.extend(done.rows)
-
+        keep = collector(client, pull, cache)
         run = await arun_slices(
             client, pull.todo, keep, extra_filter=pull.wire_filter, page_size=pull.page_size
         )
-        if run.error is not None:
-            if run.slices == 0 and not pull.rows:
-                raise run.error
-            raise incomplete(pull, run)
-        frame = finish(pull)
-        warn_if_outside(client, pull, frame)
-        return frame
+        return conclude(client, pull, run)
