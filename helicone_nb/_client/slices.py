@@ -1,22 +1,31 @@
-"""Sliced paging of ``/v1/request/query-clickhouse``, without I/O (REQUEST_API.md section 7).
+"""Paging of ``/v1/request/query-clickhouse`` by time, without I/O (REQUEST_API.md section 7).
 
-A window is cut into time slices small enough for one page each. Bounds are whole seconds,
-``[gte, lt)``. Helicone's pages count row versions and dedup within the page, so a short page
-does not prove a slice complete; only an empty page does. Proofs are cheap ``limit=1`` pages:
+A window is read as a few *chains*, each a ``[start, end)`` time range (whole seconds) read in
+ascending ``request_created_at`` order, one page of ``limit`` rows after the other. Helicone's
+``LIMIT``/``OFFSET`` count row versions and it dedups within the page, so a short page does
+not prove a range complete; only an empty page does. What a page does prove:
 
-- a slice whose first page came back empty is complete;
-- for a contiguous run of slices whose first pages held ``n_i`` rows (each under the limit),
-  an empty page at ``offset = sum(n_i)`` over the run's whole window proves them all (every
-  version of every slice was on its first page); if it is not empty,
-- each slice is proven alone by an empty page at ``offset = limit``;
-- a slice whose first page is full (or whose proof is not empty) is split: the rows before
-  the last whole second of the page form a slice of their own (proved like the others), the
-  rest is cut by the density the page showed. A one-second slice cannot be split: it pages
-  by offset until an empty page.
+- A page at ``offset`` of ``[start, end)`` holds the versions at positions ``offset ..
+  offset + limit - 1`` of the ascending order. When the positions before ``offset`` were read
+  already, everything read is a prefix of that order, so every request dated before the newest
+  request read (``t_max``) has been read, in all its versions (versions of a request share its
+  ``request_created_at``; ties are only within one millisecond).
+- So after each page, ``[start, floor_second(t_max))`` is complete and handed out, and the chain
+  goes on from ``floor_second(t_max)``. The rows already read from that second on are a prefix
+  of the new range's order, so the next page starts at ``offset = `` their number: with no
+  duplicate versions it begins exactly after them; with duplicates it re-reads a few (harmless:
+  one row per request, the greatest ``updated_at`` wins). If the cursor cannot move (a second
+  holding a page or more), the offset grows by the rows the page held instead.
+- An empty page completes the chain. Every page either moves the cursor or the offset forward,
+  so a chain always ends.
 
-Slices are planned in time order from a frontier, sized by the density of the slices
-answered just before, so a sync of a busy day and of a quiet month both take about one call
-per ``target`` rows. The planner only decides; the clients send and hand back the rows.
+A pull of N requests therefore takes about N / limit pages (no page is wasted on a slice that
+turned out too small or too full) plus one empty page per chain. Chains are made by splitting:
+the first page of the whole range shows how dense the data is; then, whenever a worker is free,
+the chain with the most rows left is cut in two at its middle second (its call in flight, if
+any, is kept: rows past the new end are dropped, and a page reaching past the end completes it).
+A chain is only cut while both halves hold about two pages, so the proofs stay a few per cent
+of the calls. The planner only decides; the clients send and hand back the rows.
 """
 
 from __future__ import annotations
@@ -29,11 +38,10 @@ from typing import Any, Literal
 
 Range = tuple[_dt.datetime, _dt.datetime]
 SECOND = _dt.timedelta(seconds=1)
-#: Slices are sized for this share of a full page, so density changes rarely force a split.
-TARGET_SHARE = 0.85
-#: Contiguous slices proved by one call.
-GROUP = 8
-MAX_SLICE = _dt.timedelta(days=31)
+#: A chain is cut in two only when it is expected to hold at least this many pages.
+SPLIT_PAGES = 4.0
+#: With a call budget, chains are only cut while the budget leaves this many calls per worker.
+SPLIT_BUDGET_PER_WORKER = 4
 
 
 def floor_second(t: _dt.datetime) -> _dt.datetime:
@@ -111,36 +119,53 @@ def subtract_ranges(ranges: Sequence[Range], remove: Sequence[Range]) -> list[Ra
 
 @dataclass
 class Slice:
-    """A ``[start, end)`` window being fetched."""
+    """A chain: ``[start, end)`` still to read; ``offset`` versions of it are read already."""
 
     id: int
     start: _dt.datetime
     end: _dt.datetime
-    state: Literal["new", "partial", "single", "deep", "done"] = "new"
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     offset: int = 0
+    #: rows read at or after ``start``, not handed out yet (one per request), and their times
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    times: dict[str, _dt.datetime] = field(default_factory=dict)
     busy: bool = False
+    #: where the chain began, and the requests it handed out (its density)
+    origin: _dt.datetime | None = None
+    handed: int = 0
 
-    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+    def __post_init__(self) -> None:
+        if self.origin is None:
+            self.origin = self.start
+
+    def add(self, rows: Iterable[tuple[_dt.datetime, dict[str, Any]]]) -> None:
         """Keep one row per request_id: the greatest ``updated_at`` (Helicone's rule)."""
-        for row in rows:
+        for t, row in rows:
             rid = row.get("request_id")
             if not isinstance(rid, str):
                 continue
             old = self.rows.get(rid)
             if old is None or version_key(row) >= version_key(old):
                 self.rows[rid] = row
+                self.times[rid] = t
 
     @property
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
 
+    def density(self) -> float | None:
+        """Requests per second over what this chain has proven (None before that)."""
+        assert self.origin is not None
+        span = (self.start - self.origin).total_seconds()
+        if self.handed == 0 or span <= 0:
+            return None
+        return self.handed / span
+
 
 @dataclass(frozen=True)
 class Call:
-    """One page to request: ``kind`` is ``page`` (rows), ``proof`` or ``group`` (limit 1)."""
+    """One page to request: ``limit`` versions at ``offset`` of ``[start, end)``, ascending."""
 
-    kind: Literal["page", "proof", "group"]
+    kind: Literal["page"]
     slices: tuple[int, ...]
     start: _dt.datetime
     end: _dt.datetime
@@ -159,7 +184,7 @@ class Call:
 
 @dataclass(frozen=True)
 class Completed:
-    """A slice proven complete, with its rows (one per request)."""
+    """A range proven complete, with its rows (one per request)."""
 
     start: _dt.datetime
     end: _dt.datetime
@@ -170,7 +195,7 @@ class SlicePlanner:
     """Decides the calls that fetch every request of ``ranges`` (no I/O).
 
     Call :meth:`next_calls` for work, :meth:`answer` with each call's rows (in any order);
-    :meth:`answer` returns the slices it completed. :attr:`done` when nothing is left.
+    :meth:`answer` returns the ranges it proved complete. :attr:`done` when nothing is left.
 
     Parameters
     ----------
@@ -179,268 +204,181 @@ class SlicePlanner:
     page_size
         Rows per page (at most 1000, Helicone's limit).
     density
-        Expected requests per second, if known (e.g. from an earlier sync), else probed.
+        Expected requests per second, if known (e.g. from an earlier sync); otherwise the
+        first page shows it.
     """
 
     def __init__(
         self, ranges: Sequence[Range], *, page_size: int = 1000, density: float | None = None
     ) -> None:
         self.page_size = page_size
-        self.target = max(1.0, page_size * TARGET_SHARE)
         self.density = density
-        self._frontier = [
-            (floor_second(a), ceil_second(b)) for a, b in ranges if ceil_second(b) > floor_second(a)
-        ]
-        self._frontier.sort()
         self._slices: dict[int, Slice] = {}
-        #: start -> (end, rows) of slices proven complete (group proofs may span them)
-        self._proven: dict[_dt.datetime, tuple[_dt.datetime, int]] = {}
         self._next_id = 0
-        self._last_seconds = 3600.0
+        for a, b in merge_ranges(
+            (floor_second(a), ceil_second(b)) for a, b in ranges if ceil_second(b) > floor_second(a)
+        ):
+            self._new_slice(a, b)
+        self._total_seconds = sum(s.seconds for s in self._slices.values())
+        self._proven_seconds = 0.0
         self.calls_made = 0
         self.rows_done = 0
         self.stopped = False
 
-    # -- planning ---------------------------------------------------------------------------
+    # -- state --------------------------------------------------------------------------------
 
     @property
     def done(self) -> bool:
-        return not self._slices and (not self._frontier or self.stopped)
+        return not self._slices
 
     @property
     def in_flight(self) -> int:
         return sum(1 for s in self._slices.values() if s.busy)
 
     def stop(self) -> None:
-        """Plan no new slices (budget reached); slices under way still finish."""
+        """Send nothing more (an error, or the budget reached); calls in flight still count."""
         self.stopped = True
 
     def remaining(self) -> list[Range]:
-        """Ranges not proven complete: slices under way and the unplanned frontier."""
-        spans = [(s.start, s.end) for s in self._slices.values()]
-        return sorted(spans + list(self._frontier))
+        """Ranges not proven complete."""
+        return sorted((s.start, s.end) for s in self._slices.values())
+
+    def _density(self) -> float | None:
+        """Requests per second over everything proven so far (or the caller's estimate)."""
+        if self._proven_seconds > 0 and self.rows_done > 0:
+            return self.rows_done / self._proven_seconds
+        return self.density
+
+    def _expected_rows(self, s: Slice) -> float | None:
+        d = s.density()
+        if d is None:
+            d = self._density()
+        return None if d is None else d * s.seconds + len(s.rows)
 
     def expected_calls(self, density: float | None = None) -> int | None:
-        """Calls a full run is expected to make (None without a density estimate)."""
-        d = density if density is not None else self.density
+        """Calls still needed (None without a density estimate)."""
+        d = density if density is not None else self._density()
         if d is None:
             return None
-        seconds = sum((b - a).total_seconds() for a, b in self._frontier)
-        slices = max(len(self._frontier), math.ceil(seconds * d / self.target))
-        return math.ceil(slices * (1 + 1 / GROUP))
+        rows = sum(d * s.seconds for s in self._slices.values())
+        return math.ceil(rows / self.page_size) + 3 * len(self._slices)
 
     def estimate_total(self) -> int | None:
         """Calls the whole run is expected to make (None until the density is known)."""
-        rest = self.expected_calls()
-        if rest is None:
+        if self._proven_seconds <= 0 and self.density is None:
             return None
-        return self.calls_made + rest + math.ceil(len(self._slices) * (1 + 1 / GROUP))
+        rest = self.expected_calls()
+        return None if rest is None else self.calls_made + rest
 
-    def _new_slice(self, start: _dt.datetime, end: _dt.datetime, state: Any = "new") -> Slice:
-        s = Slice(self._next_id, start, end, state)
+    # -- planning -----------------------------------------------------------------------------
+
+    def _new_slice(self, start: _dt.datetime, end: _dt.datetime) -> Slice:
+        s = Slice(self._next_id, start, end)
         self._next_id += 1
         self._slices[s.id] = s
         return s
 
-    def _plan_from_frontier(self) -> Slice | None:
-        if self.stopped or not self._frontier:
-            return None
-        start, end = self._frontier[0]
-        if self.density is None:
-            seconds = min(self._last_seconds * 24, MAX_SLICE.total_seconds())
-        elif self.density <= 0:
-            seconds = min(self._last_seconds * 4, MAX_SLICE.total_seconds())
-        else:
-            seconds = min(self.target / self.density, MAX_SLICE.total_seconds())
-        stop = min(end, start + _dt.timedelta(seconds=max(1, math.floor(seconds))))
-        if (end - stop).total_seconds() < 0.3 * seconds:  # no sliver left behind
-            stop = end
-        if stop >= end:
-            self._frontier.pop(0)
-        else:
-            self._frontier[0] = (stop, end)
-        self._last_seconds = (stop - start).total_seconds()
-        return self._new_slice(start, stop)
-
     def next_calls(self, capacity: int, budget: int | None = None) -> list[Call]:
-        """Up to ``capacity`` calls to send now.
+        """Up to ``capacity`` calls to send now (``budget``: calls left in this run).
 
-        With a ``budget`` (calls left in this run), proofs go first and a new page is only
-        started when the budget also covers the proofs of every slice already started, so a
-        capped run still completes slices.
+        Idle chains get their next page first; free capacity beyond them cuts the chains
+        expected to hold the most rows in two (never before the first page has shown how
+        dense the data is, unless a density was given).
         """
-        L = self.page_size
-        ordered = sorted(self._slices.values(), key=lambda s: s.start)
-        singles = [s for s in ordered if s.state == "single" and not s.busy][:capacity]
-        calls = [self._call(s, "proof", L, 1) for s in singles]
-        tight = budget is not None and budget < 2 * capacity + self._obligations()
-        calls.extend(self._group_proofs(capacity - len(calls), force=tight))
-        left = None if budget is None else budget - len(calls)
+        if self.stopped or capacity <= 0:
+            return []
+        idle = [s for s in self._slices.values() if not s.busy]
+        may_split = self._density() is not None and (
+            budget is None or budget >= SPLIT_BUDGET_PER_WORKER * capacity
+        )
+        while may_split and len(idle) < capacity:
+            cut = self._split_one()
+            if cut is None:
+                break
+            idle.append(cut)
+        idle.sort(key=lambda s: s.start)
+        return [self._call(s) for s in idle[:capacity]]
 
-        def affordable() -> bool:
-            return left is None or left - self._obligations() >= 2
-
-        for s in ordered:
-            if len(calls) >= capacity or not affordable():
-                return calls
-            if s.busy or s.state not in ("new", "deep"):
+    def _split_one(self) -> Slice | None:
+        """Cut the chain with the most rows left at its middle second; the new half."""
+        best: tuple[float, Slice] | None = None
+        for s in self._slices.values():
+            if s.seconds < 2:
                 continue
-            calls.append(self._call(s, "page", s.offset if s.state == "deep" else 0, L))
-            left = None if left is None else left - 1
-        # the first slice probes the density alone; then plan ahead of the frontier
-        while len(calls) < capacity and (self.density is not None or not self._slices):
-            if not affordable():
-                break
-            fresh = self._plan_from_frontier()
-            if fresh is None:
-                break
-            calls.append(self._call(fresh, "page", 0, L))
-            left = None if left is None else left - 1
-        return calls
+            rows = self._expected_rows(s)
+            if rows is None or rows < SPLIT_PAGES * self.page_size:
+                continue
+            if best is None or rows > best[0]:
+                best = (rows, s)
+        if best is None:
+            return None
+        s = best[1]
+        middle = floor_second(s.start + (s.end - s.start) / 2)
+        if s.times:  # never inside what was read already
+            middle = max(middle, floor_second(max(s.times.values())) + SECOND)
+        if not s.start < middle < s.end:
+            return None
+        fresh = self._new_slice(middle, s.end)
+        s.end = middle
+        return fresh
 
-    def _obligations(self) -> int:
-        """Calls the slices already started still need at least (one proof each)."""
-        return sum(
-            1
-            for s in self._slices.values()
-            if (s.state in ("partial", "single") and not s.busy) or (s.busy and s.state == "new")
-        )
-
-    def _call(self, s: Slice, kind: Any, offset: int, limit: int) -> Call:
+    def _call(self, s: Slice) -> Call:
         s.busy = True
-        return Call(kind, (s.id,), s.start, s.end, offset, limit)
+        return Call("page", (s.id,), s.start, s.end, s.offset, self.page_size)
 
-    def _group_proofs(self, capacity: int, force: bool = False) -> list[Call]:
-        """Proof calls over runs of contiguous slices waiting for a proof.
-
-        A run may span slices already proven (their rows count in the offset), so empty
-        stretches between busy ones do not break it.
-        """
-        calls: list[Call] = []
-        items: list[tuple[_dt.datetime, _dt.datetime, int, Slice | None]] = [
-            (s.start, s.end, len(s.rows), s) for s in self._slices.values()
-        ]
-        items.extend((a, b, n, None) for a, (b, n) in self._proven.items())
-        items.sort(key=lambda item: item[0])
-        nothing_else = force or (
-            not any(s.busy or s.state in ("new", "deep") for s in self._slices.values())
-            and (self.stopped or not self._frontier)
-        )
-        run: list[tuple[_dt.datetime, _dt.datetime, int, Slice | None]] = []
-
-        def flush(force: bool) -> None:
-            while run and run[-1][3] is None:
-                run.pop()
-            members = [item[3] for item in run if item[3] is not None]
-            if members and (len(members) >= GROUP or force) and len(calls) < capacity:
-                if len(members) == 1 and len(run) == 1:
-                    members[0].state = "single"
-                    calls.append(self._call(members[0], "proof", self.page_size, 1))
-                else:
-                    for m in members:
-                        m.busy = True
-                    offset = sum(item[2] for item in run)
-                    ids = tuple(m.id for m in members)
-                    calls.append(Call("group", ids, run[0][0], run[-1][1], offset, 1))
-            run.clear()
-
-        for item in items:
-            sl = item[3]
-            waiting = sl is not None and sl.state == "partial" and not sl.busy
-            if run and (run[-1][1] != item[0] or not (waiting or sl is None)):
-                flush(force=nothing_else)
-            if waiting or (sl is None and run):
-                run.append(item)
-            members = sum(1 for i in run if i[3] is not None)
-            if members >= GROUP:
-                flush(force=True)
-        flush(force=nothing_else)
-        return calls
-
-    # -- answers -----------------------------------------------------------------------------
+    # -- answers ------------------------------------------------------------------------------
 
     def answer(self, call: Call, rows: Sequence[dict[str, Any]]) -> list[Completed]:
-        """Take the rows of ``call``; returns the slices now proven complete."""
+        """Take the rows of ``call``; returns the ranges now proven complete."""
         self.calls_made += 1
-        members = [self._slices[i] for i in call.slices if i in self._slices]
-        for s in members:
-            s.busy = False
-        if call.kind == "group":
-            if not rows:
-                return [self._complete(s) for s in members]
-            for s in members:
-                s.state = "single"
+        s = self._slices.get(call.slices[0])
+        if s is None:  # pragma: no cover - a call is answered once
             return []
-        (s,) = members
-        if call.kind == "proof":
-            if not rows:
-                return [self._complete(s)]
-            return self._split(s)
-        if s.state == "deep":
-            s.add(rows)
-            if not rows:
-                return [self._complete(s)]
-            s.offset += self.page_size
-            return []
-        # first page of a slice
-        s.add(rows)
-        if not rows:
-            self._observe(0, s.seconds)
-            return [self._complete(s)]
-        if len(rows) < self.page_size:
-            self._observe(len(rows), s.seconds)
-            s.state = "partial"
-            return []
-        return self._split(s)
+        s.busy = False
+        if not rows:  # every version of [start, end) was read
+            return [self._hand_out(s, s.end)]
+        stamped = [(t, r) for t, r in ((created_at(r), r) for r in rows) if t is not None]
+        if stamped and max(t for t, _ in stamped) >= s.end:  # the page reached past the end
+            s.add((t, r) for t, r in stamped if s.start <= t < s.end)
+            return [self._hand_out(s, s.end)]
+        s.add((t, r) for t, r in stamped if s.start <= t)
+        out: list[Completed] = []
+        newest = max(s.times.values(), default=None)
+        moved = newest is not None and floor_second(newest) > s.start
+        if newest is not None and moved:
+            out.append(self._hand_out(s, floor_second(newest)))
+        # Everything dated before `newest` is read, whatever order ties come in: the next
+        # page starts at or before the first version dated `newest` (re-reading a few).
+        before = sum(1 for t in s.times.values() if newest is not None and t < newest)
+        if moved or before > call.offset:
+            s.offset = before
+        else:  # the page added nothing newer than `newest`: step over what it held
+            step = call.offset + len(rows)
+            s.offset = min(step, len(s.rows)) if len(s.rows) > call.offset else step
+        return out
+
+    def _hand_out(self, s: Slice, until: _dt.datetime) -> Completed:
+        """``[s.start, until)`` is complete: hand its rows out (the whole chain at its end)."""
+        if until >= s.end:
+            del self._slices[s.id]
+            rows = list(s.rows.values())
+            s.rows, s.times = {}, {}
+            until = s.end
+        else:
+            rows = []
+            for rid, t in list(s.times.items()):
+                if t < until:
+                    rows.append(s.rows.pop(rid))
+                    del s.times[rid]
+        done = Completed(s.start, until, rows)
+        self._proven_seconds += (until - s.start).total_seconds()
+        self.rows_done += len(rows)
+        s.handed += len(rows)
+        s.start = until
+        return done
 
     def fail(self, call: Call) -> None:
-        """``call`` failed for good: its slices are given up (they stay in :meth:`remaining`)."""
+        """``call`` failed for good: its chain is given up (it stays in :meth:`remaining`)."""
         for i in call.slices:
             if i in self._slices:
                 self._slices[i].busy = False
-
-    def _observe(self, rows: int, seconds: float) -> None:
-        self.density = rows / max(seconds, 1.0)
-
-    def _complete(self, s: Slice) -> Completed:
-        del self._slices[s.id]
-        s.state = "done"
-        self._proven[s.start] = (s.end, len(s.rows))
-        self.rows_done += len(s.rows)
-        return Completed(s.start, s.end, list(s.rows.values()))
-
-    def _split(self, s: Slice) -> list[Completed]:
-        """``s`` holds more than a page: keep the certain prefix, re-plan the rest."""
-        times = [t for t in (created_at(r) for r in s.rows.values()) if t is not None]
-        last = max(times) if times else s.start
-        cut = max(s.start, min(floor_second(last), s.end))
-        if s.end - s.start <= SECOND:
-            s.state = "deep"  # cannot split a second: page by offset until an empty page
-            s.offset = self.page_size
-            return []
-        del self._slices[s.id]
-        if cut == s.start:  # the page filled within its first second: that second alone
-            self._new_slice(s.start, s.start + SECOND)
-            rest = s.start + SECOND
-            if rest < s.end:
-                middle = rest + (s.end - rest) / 2
-                middle = max(rest + SECOND, floor_second(middle))
-                self._new_slice(rest, min(middle, s.end))
-                if middle < s.end:
-                    self._new_slice(middle, s.end)
-            return []
-        head = self._new_slice(s.start, cut, "partial")  # the rows before the last second
-        head.add([r for r in s.rows.values() if (created_at(r) or cut) < cut])
-        density = max(len(head.rows), 1) / max((cut - s.start).total_seconds(), 1.0)
-        self.density = density
-        seconds = (s.end - cut).total_seconds()
-        pieces = max(1, math.ceil(seconds * density / self.target))
-        piece = max(1, math.floor(seconds / pieces))
-        t = cut
-        while t < s.end:
-            stop = min(s.end, t + _dt.timedelta(seconds=piece))
-            if (s.end - stop).total_seconds() < piece / 2:
-                stop = s.end
-            self._new_slice(t, stop)
-            t = stop
-        return []

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -200,6 +201,7 @@ def _generate_10x(source: Path, target: Path) -> int:
     )
     (target / "requests").mkdir(parents=True)
     con = _files.connect(target / ".tmp")
+    con.execute("SET memory_limit = '8GB'")  # the generator's own budget, not the mirror's
     stats = con.execute(
         f"""COPY (SELECT *, strftime(request_created_at, '%Y-%m-%d') AS day FROM ({copies}))
             TO '{target / "requests"}' (FORMAT parquet, PARTITION_BY (day),
@@ -217,13 +219,28 @@ def _generate_10x(source: Path, target: Path) -> int:
     return new.rows
 
 
+class _Figures(list[Figure]):
+    """Figures, each also printed as it is measured (a long run that fails keeps them)."""
+
+    def append(self, f: Figure) -> None:
+        super().append(f)
+        print(f"  {f.metric}: {f.value:,.3f} {f.unit} {f.target}", file=sys.stderr, flush=True)
+
+    def extend(self, more: Iterable[Figure]) -> None:
+        for f in more:
+            self.append(f)
+
+
 def run(size: str, *, export: bool = True) -> list[Figure]:
+    """``HNB_BENCH_DIR=path`` keeps the server's data, the export and the mirrors there."""
     full = size == "full"
     requests = 1_000_000 if full else 5_000
     delay = "100" if full else "5"
-    figures: list[Figure] = []
+    figures = _Figures()
+    keep = os.environ.get("HNB_BENCH_DIR")
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
+        base = Path(keep or tmp)
+        base.mkdir(parents=True, exist_ok=True)
         with served(
             "--demo",
             "--demo-requests",
@@ -245,32 +262,36 @@ def run(size: str, *, export: bool = True) -> list[Figure]:
             resync_s = time.perf_counter() - t0
             client.close()
         label = f"{requests:,} requests, {delay} ms/call"
-        figures += [
-            Figure(NAME, f"{label}: @helicone/export loop", export_s, "s"),
-            Figure(
-                NAME,
-                f"{label}: @helicone/export calls ({export_rows:,} rows)",
-                export_calls,
-                "calls",
-            ),
-            Figure(NAME, f"{label}: first sync (subprocess, concurrency 8)", sync_s, "s"),
-            Figure(NAME, f"{label}: first sync as it reports itself (no start-up)", own_s, "s"),
-            Figure(NAME, f"{label}: first sync calls", sync_calls, "calls"),
-            Figure(NAME, f"{label}: first sync rate", requests / sync_s, "requests/s"),
-            Figure(
-                NAME,
-                f"{label}: sync speed-up vs export",
-                export_s / sync_s,
-                "x",
-                ">= 4x",
-                export_s / sync_s >= 4 if full else None,
-            ),
-            Figure(NAME, f"{label}: sync peak RSS", rss, "MiB", "< 1024 MiB", rss < 1024),
-            Figure(NAME, f"{label}: re-sync, nothing new", resync_s, "s", "< 2 s", resync_s < 2),
-            Figure(
-                NAME, f"{label}: re-sync calls", again.calls, "calls", "a few", again.calls <= 5
-            ),
-        ]
+        figures.extend(
+            [
+                Figure(NAME, f"{label}: @helicone/export loop", export_s, "s"),
+                Figure(
+                    NAME,
+                    f"{label}: @helicone/export calls ({export_rows:,} rows)",
+                    export_calls,
+                    "calls",
+                ),
+                Figure(NAME, f"{label}: first sync (subprocess, concurrency 8)", sync_s, "s"),
+                Figure(NAME, f"{label}: first sync as it reports itself (no start-up)", own_s, "s"),
+                Figure(NAME, f"{label}: first sync calls", sync_calls, "calls"),
+                Figure(NAME, f"{label}: first sync rate", requests / sync_s, "requests/s"),
+                Figure(
+                    NAME,
+                    f"{label}: sync speed-up vs export",
+                    export_s / sync_s,
+                    "x",
+                    ">= 4x",
+                    export_s / sync_s >= 4 if full else None,
+                ),
+                Figure(NAME, f"{label}: sync peak RSS", rss, "MiB", "< 1024 MiB", rss < 1024),
+                Figure(
+                    NAME, f"{label}: re-sync, nothing new", resync_s, "s", "< 2 s", resync_s < 2
+                ),
+                Figure(
+                    NAME, f"{label}: re-sync calls", again.calls, "calls", "a few", again.calls <= 5
+                ),
+            ]
+        )
         _on_mirror(base / "mirror", f"{requests:,} synced", figures, requests)
         if full:
             big = _generate_10x(base / "mirror", base / "mirror10")
