@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from ..servers import ROOT, served
-from .harness import Figure, median_time
+from .harness import Figure, frame_megabytes, median_time
 
 DEMO_START = dt.datetime(2025, 6, 2, tzinfo=dt.UTC)
 DEMO_END = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
@@ -172,6 +172,18 @@ def _on_mirror(path: Path, label: str, figures: list[Figure], rows: int) -> None
     figures.append(
         Figure(NAME, f"{label}: fetch_requests of all {rows:,} rows", took, "s", "< 2 s", took < 2)
     )
+    if rows <= 1_000_000:
+        mb = frame_megabytes(df)
+        figures.append(
+            Figure(
+                NAME,
+                f"{label}: that frame's memory (each object once)",
+                mb,
+                "MB",
+                "< 400 MB" if rows == 1_000_000 else "",
+                mb < 400 if rows == 1_000_000 else None,
+            )
+        )
     del df
     mirror.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .harness import Figure, timed
+from .harness import Figure, frame_megabytes, timed
 
 _SIZES = {"smoke": 5_000, "full": 100_000}
 _TARGET_S = 1.0  # per recipe, at the full size
@@ -211,31 +211,6 @@ def requests_frame_from_demo(n: int, *, categorical: bool) -> Any:
         }
     )
     return frame[[c for c in REQUEST_SCHEMA if c in frame.columns]]
-
-
-def frame_megabytes(frame: Any) -> float:
-    """Bytes a frame holds, each Python object counted once: pandas' deep memory_usage counts
-    a dict shared by many rows (``properties``, ``scores``) once per row."""
-    import sys
-
-    total = 0
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object:
-            total += int(values.memory_usage(deep=True, index=False))
-            continue
-        total += 8 * len(values)  # the pointers
-        seen: dict[int, int] = {}
-        for value in values.tolist():
-            if id(value) not in seen:
-                seen[id(value)] = (
-                    sys.getsizeof(value)
-                    + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
-                    if isinstance(value, dict)
-                    else sys.getsizeof(value)
-                )
-        total += sum(seen.values())
-    return total / 1e6
 
 
 def run_requests(size: str) -> list[Figure]:

@@ -62,3 +62,33 @@ def format_table(figures: list[Figure]) -> str:
     sep = "-+-".join("-" * w for w in widths)
     body = [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join([line, sep, *body])
+
+
+def frame_megabytes(frame: Any) -> float:
+    """Bytes a frame holds, each Python object counted once: pandas' deep memory_usage counts
+    a dict shared by many rows (``properties``, ``scores``), or a string shared by many rows
+    of a ``string`` column, once per row."""
+    import sys
+
+    total = 0
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            objects = values.tolist()
+        elif str(values.dtype) == "string" and hasattr(values.array, "_ndarray"):
+            objects = values.array._ndarray.tolist()
+        else:
+            total += int(values.memory_usage(deep=True, index=False))
+            continue
+        total += 8 * len(values)  # the pointers
+        seen: dict[int, int] = {}
+        for value in objects:
+            if id(value) not in seen:
+                seen[id(value)] = (
+                    sys.getsizeof(value)
+                    + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+                    if isinstance(value, dict)
+                    else sys.getsizeof(value)
+                )
+        total += sum(seen.values())
+    return total / 1e6
