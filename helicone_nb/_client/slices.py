@@ -78,14 +78,18 @@ def version_key(row: dict[str, Any]) -> str:
 
 
 def created_at(row: dict[str, Any]) -> _dt.datetime | None:
+    """``request_created_at`` (ISO-8601 or ClickHouse text; naive means UTC)."""
     value = row.get("request_created_at")
     if not isinstance(value, str):
         return None
     try:
-        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+        t = _fromiso(value)  # Python 3.11 reads "Z" and a space separator itself
     except ValueError:
         return None
     return t if t.tzinfo is not None else t.replace(tzinfo=_dt.UTC)
+
+
+_fromiso = _dt.datetime.fromisoformat
 
 
 def merge_ranges(ranges: Iterable[Range]) -> list[Range]:
@@ -264,8 +268,11 @@ class SlicePlanner:
         return math.ceil(rows / self.page_size) + 3 * len(self._slices)
 
     def estimate_total(self) -> int | None:
-        """Calls the whole run is expected to make (None until the density is known)."""
-        if self._proven_seconds <= 0 and self.density is None:
+        """Calls the whole run is expected to make (None until the density is known: a
+        density given by the caller, or a first page from every chain, so that it is not
+        the density of the first hour alone)."""
+        sampled = self._proven_seconds > 0 and self.calls_made > len(self._slices)
+        if not sampled and self.density is None:
             return None
         rest = self.expected_calls()
         return None if rest is None else self.calls_made + rest

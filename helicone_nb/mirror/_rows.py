@@ -10,6 +10,7 @@ strings or numbers; timestamps ISO-8601 or ClickHouse text (UTC). Bodies are not
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,19 +37,42 @@ _SESSION = dict(
 )
 
 
-def _values(rows: Sequence[dict[str, Any]], column: str) -> list[Any]:
+class _Columns:
+    """The rows' fields as lists, read lazily. Helicone's rows all carry the same keys, so a
+    field set is read for every row in one ``itemgetter`` pass (rows missing a key fall back
+    to ``dict.get`` for that field)."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.lists: dict[str, list[Any]] = {}
+        keys = list(rows[0]) if rows else []
+        if keys:
+            try:
+                table = list(zip(*map(operator.itemgetter(*keys), rows), strict=True))
+            except (KeyError, TypeError, ValueError):  # a row without some key: field by field
+                table = []
+            if len(keys) == 1 and table:
+                table = [tuple(v for (v,) in zip(*table, strict=True))]
+            self.lists = {k: list(col) for k, col in zip(keys, table, strict=False)}
+
+    def get(self, field: str) -> list[Any]:
+        found = self.lists.get(field)
+        if found is None:
+            found = self.lists[field] = [r.get(field) for r in self.rows]
+        return found
+
+
+def _values(rows: _Columns, column: str) -> list[Any]:
     fields = ALIASES.get(column, (column,))
-    if len(fields) == 1:
-        f = fields[0]
-        return [r.get(f) for r in rows]
-    out = []
-    for r in rows:
-        value = None
-        for f in fields:
-            value = r.get(f)
-            if value is not None and value != "":
-                break
-        out.append(value)
+    out = rows.get(fields[0])
+    for f in fields[1:]:  # first non-empty field wins (else the last field's value)
+        missing = [i for i, v in enumerate(out) if v is None or v == ""]
+        if not missing:
+            break
+        out = list(out)
+        other = rows.get(f)
+        for i in missing:
+            out[i] = other[i]
     return out
 
 
@@ -56,11 +80,17 @@ def _numbers(values: list[Any], integer: bool, scale: float = 1.0) -> Any:
     import numpy as np
     import pandas as pd
 
-    clean = [
-        v if isinstance(v, int | float | str) and not isinstance(v, bool) else None for v in values
-    ]
-    arr = np.array([np.nan if v is None else v for v in clean], dtype=object)
-    nums = pd.to_numeric(arr, errors="coerce").astype("float64") * scale
+    if set(map(type, values)) <= {int, float, str, type(None)}:  # the usual case: vectorised
+        arr: Any = pd.Series(values, dtype=object)
+    else:  # booleans, objects: not numbers
+        arr = np.array(
+            [
+                v if isinstance(v, int | float | str) and not isinstance(v, bool) else np.nan
+                for v in values
+            ],
+            dtype=object,
+        )
+    nums = np.asarray(pd.to_numeric(arr, errors="coerce"), dtype="float64") * scale
     if not integer:
         return nums
     mask = np.isnan(nums)
@@ -98,28 +128,41 @@ def _texts(values: list[Any]) -> list[str | None]:
     ]
 
 
+#: Map values DuckDB's JSON cast turns into the same text as ``json.dumps`` would.
+_SCALARS = (str, int, float, bool)
+
+
 def _maps(values: list[Any]) -> list[str]:
-    return [
-        json.dumps(
-            {
-                str(k): v if isinstance(v, str) else json.dumps(v)
-                for k, v in d.items()
-                if v is not None
-            }
-        )
-        if isinstance(d, dict)
-        else "{}"
-        for d in values
-    ]
+    from pydantic_core import to_json
+
+    out = []
+    for d in values:
+        if not isinstance(d, dict):
+            out.append("{}")
+        elif all(type(v) in _SCALARS for v in d.values()):  # the usual case: Rust's serializer
+            out.append(to_json(d).decode())
+        else:
+            out.append(
+                json.dumps(
+                    {
+                        str(k): v if isinstance(v, str) else json.dumps(v)
+                        for k, v in d.items()
+                        if v is not None
+                    }
+                )
+            )
+    return out
 
 
 def rows_sql(rows: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
     """The rows as a DataFrame of raw columns (``_rows``), and a query typing them."""
     import pandas as pd
+    from pydantic_core import to_json
 
     data: dict[str, Any] = {}
     select: list[str] = []
     outer: list[str] = []
+    fields = _Columns(rows)
     for name, ctype, default in store_columns():
         if name in BODY_COLUMNS:
             continue
@@ -134,7 +177,7 @@ def rows_sql(rows: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
         if name == "organization_id":
             select.append(f"CAST($org AS VARCHAR) AS {quote(name)}")
             continue
-        values = _values(rows, name)
+        values = _values(fields, name)
         upper = ctype.upper()
         if upper.startswith("MAP"):
             data[name] = _maps(values)
@@ -152,7 +195,7 @@ def rows_sql(rows: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
             data[name] = _bools(values)
             expr = quote(name)
         elif upper.endswith("[]"):
-            data[name] = [json.dumps(v) if isinstance(v, list) else None for v in values]
+            data[name] = [to_json(v).decode() if isinstance(v, list) else None for v in values]
             expr = f"CAST(CAST({quote(name)} AS JSON) AS {ctype})"
         else:
             data[name] = _texts(values)
