@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -291,6 +293,31 @@ def test_mirror_fetch_requests_fast_path_equals_the_paged_one(mirror_path: Path)
         pd.testing.assert_frame_equal(fast, paged)
     filtered = client.fetch_requests("2025-06-01", "2025-09-01", filter=hnb.request.status != 200)
     assert (filtered.status != 200).all() and len(filtered) > 0
+
+
+@pytest.mark.parametrize("case", ["collision", "too many keys"])
+def test_fast_path_maps_fall_back_to_exact_matching(
+    mirror_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Two maps taken for one by their hash (planted: every map hashes alike, the reverse
+    hash differs), or more map keys than hashed: each row still gets its own map."""
+    from helicone_nb.mirror import _local
+
+    client = Mirror(mirror_path).client()
+    expected = client.fetch_requests("2025-06-01", "2025-09-01")
+    real = _local._map_plan
+
+    def planted(expr: str, keys: list[str], exclude: set[str]) -> Any:
+        plan = real(expr, keys, exclude)
+        if case == "collision":
+            return dataclasses.replace(plan, hash="42::UBIGINT")
+        monkeypatch.setattr(_local, "_MAP_KEYS_MAX", 0)
+        return real(expr, keys, exclude)
+
+    monkeypatch.setattr(_local, "_map_plan", planted)
+    got = client.fetch_requests("2025-06-01", "2025-09-01")
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.properties.map(len).nunique() > 1
 
 
 def test_connect_mirror(mirror_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``fetch_requests``: every request row of a window, by time slices (REQUEST_API.md section 7).
+"""``fetch_requests``: every request row of a window, by time chains (REQUEST_API.md section 7).
 
 The slice planning is :mod:`.slices` (no I/O); one request with retries is
 :func:`.retry.request_flow` (no I/O); :func:`paced` wraps that flow to count calls and to pace
@@ -493,7 +493,7 @@ class RequestsMixin:
     ) -> pd.DataFrame:
         """Every request in ``[start, end)`` as the typed requests frame, oldest first.
 
-        Pages ``/v1/request/query-clickhouse`` by time slices of about one page each (see
+        Pages ``/v1/request/query-clickhouse`` by a few ascending time chains (see
         README, "Request pulls"): one row per request (the greatest ``updated_at`` wins),
         whole-second bounds, ``filter`` with request-level conditions only. Completed
         slices are cached (``cache=False`` neither reads nor writes, ``refresh=True`` fetches
