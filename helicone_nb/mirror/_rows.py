@@ -9,6 +9,7 @@ strings or numbers; timestamps ISO-8601 or ClickHouse text (UTC). Bodies are not
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 from collections.abc import Sequence
@@ -118,6 +119,8 @@ def _bools(values: list[Any]) -> Any:
 
 
 def _texts(values: list[Any]) -> list[str | None]:
+    if set(map(type, values)) <= {str, type(None)}:  # the usual case: as they are
+        return values
     return [
         v
         if isinstance(v, str) or v is None
@@ -135,11 +138,15 @@ _SCALARS = (str, int, float, bool)
 def _maps(values: list[Any]) -> list[str]:
     from pydantic_core import to_json
 
+    if set(map(type, values)) <= {dict} and set(
+        map(type, itertools.chain.from_iterable(map(dict.values, values)))
+    ) <= set(_SCALARS):  # the usual case, checked for the whole batch: Rust's serializer
+        return [to_json(d).decode() for d in values]
     out = []
     for d in values:
         if not isinstance(d, dict):
             out.append("{}")
-        elif all(type(v) in _SCALARS for v in d.values()):  # the usual case: Rust's serializer
+        elif all(type(v) in _SCALARS for v in d.values()):
             out.append(to_json(d).decode())
         else:
             out.append(
