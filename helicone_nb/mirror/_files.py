@@ -269,13 +269,21 @@ def commit(
         days = con.execute(f"SELECT {day} AS d, count(*) FROM {both} GROUP BY d ORDER BY d")
         # a few days per COPY: each sorts in memory (one COPY of everything spills, 7x slower)
         for k, (first, last) in enumerate(_batches(days.fetchall(), COMMIT_ROWS)):
+            # the days' filter inside each side, where it reaches the Parquet statistics
+            inside = (
+                f"request_created_at >= CAST({literal(first)} AS DATE) "
+                f"AND request_created_at < CAST({literal(last)} AS DATE) + 1"
+            )
+            part = f"""(
+                SELECT {col_list}, 0::BIGINT AS _seq FROM {old_sql} WHERE {inside}
+                UNION ALL BY NAME
+                SELECT {col_list}, _seq FROM _new WHERE {inside}
+            )"""
             stats += copy_to(
                 con,
                 f"""COPY (
-                    SELECT {col_list}, {day} AS day FROM {both} b
+                    SELECT {col_list}, {day} AS day FROM {part} b
                     ANTI JOIN _losers USING (request_id, _seq)
-                    WHERE request_created_at >= CAST({literal(first)} AS DATE)
-                      AND request_created_at < CAST({literal(last)} AS DATE) + 1
                     ORDER BY day, request_created_at, request_id
                 ) TO {literal(str(root / "requests"))} (FORMAT parquet, PARTITION_BY (day),
                 FILENAME_PATTERN 'g{generation:06d}-{k}-{{i}}', OVERWRITE_OR_IGNORE,
