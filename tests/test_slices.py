@@ -115,19 +115,23 @@ def test_every_request_once_newest_version_under_random_ties_and_order(seed: int
     ranges = [(T0, T0 + dt.timedelta(seconds=span + 1))]
     helicone = FakeHelicone(versions, seed)
     page = rng.choice([100, 250, 1000])
-    planner, done = _run(helicone, ranges, page_size=page, workers=rng.choice([1, 3, 8]), seed=seed)
+    _, done = _run(helicone, ranges, page_size=page, workers=rng.choice([1, 3, 8]), seed=seed)
     _check(versions, ranges, done)
 
 
 def test_several_ranges_and_a_millisecond_holding_most_of_a_page() -> None:
     rng = random.Random(5)
     versions = _data(rng, 3000, span_s=600, dup=0.3, burst=120)  # ~175 versions in one ms
-    ranges = [(T0, T0 + dt.timedelta(seconds=200)), (T0 + dt.timedelta(seconds=250), T0 + dt.timedelta(seconds=700))]
+    ranges = [
+        (T0, T0 + dt.timedelta(seconds=200)),
+        (T0 + dt.timedelta(seconds=250), T0 + dt.timedelta(seconds=700)),
+    ]
     inside = [
-        v for v in versions
+        v
+        for v in versions
         if any(_stamp(a) <= v["request_created_at"] < _stamp(b) for a, b in ranges)
     ]
-    planner, done = _run(FakeHelicone(versions, 5), ranges, page_size=200, workers=4)
+    _, done = _run(FakeHelicone(versions, 5), ranges, page_size=200, workers=4)
     _check(inside, ranges, done)
 
 
@@ -138,7 +142,7 @@ def test_about_one_call_per_page_of_requests() -> None:
     versions = _data(rng, n, span_s=span, dup=0.0)
     ranges = [(T0, T0 + dt.timedelta(seconds=span))]
     helicone = FakeHelicone(versions)
-    planner, done = _run(helicone, ranges, page_size=1000, workers=8)
+    _, done = _run(helicone, ranges, page_size=1000, workers=8)
     _check(versions, ranges, done)
     calls = len(helicone.calls)
     assert calls <= n / 1000 * 1.08 + 30, calls
