@@ -264,7 +264,14 @@ class SlicePlanner:
         d = density if density is not None else self._density()
         if d is None:
             return None
-        rows = sum(d * s.seconds for s in self._slices.values())
+        # each chain by its own density where it has one (a page proves fewer seconds where
+        # traffic is dense, so one density over all proven seconds underestimates busy days)
+        own = [x for x in (s.density() for s in self._slices.values()) if x is not None]
+        typical = sum(own) / len(own) if own and density is None else d
+        rows = sum(
+            (typical if (own_d := s.density()) is None else own_d) * s.seconds
+            for s in self._slices.values()
+        )
         return math.ceil(rows / self.page_size) + 3 * len(self._slices)
 
     def estimate_total(self) -> int | None:
