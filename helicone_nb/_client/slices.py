@@ -34,7 +34,7 @@ import datetime as _dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 Range = tuple[_dt.datetime, _dt.datetime]
 SECOND = _dt.timedelta(seconds=1)
@@ -169,7 +169,6 @@ class Slice:
 class Call:
     """One page to request: ``limit`` versions at ``offset`` of ``[start, end)``, ascending."""
 
-    kind: Literal["page"]
     slices: tuple[int, ...]
     start: _dt.datetime
     end: _dt.datetime
@@ -234,10 +233,6 @@ class SlicePlanner:
     @property
     def done(self) -> bool:
         return not self._slices
-
-    @property
-    def in_flight(self) -> int:
-        return sum(1 for s in self._slices.values() if s.busy)
 
     def stop(self) -> None:
         """Send nothing more (an error, or the budget reached); calls in flight still count."""
@@ -338,7 +333,7 @@ class SlicePlanner:
 
     def _call(self, s: Slice) -> Call:
         s.busy = True
-        return Call("page", (s.id,), s.start, s.end, s.offset, self.page_size)
+        return Call((s.id,), s.start, s.end, s.offset, self.page_size)
 
     # -- answers ------------------------------------------------------------------------------
 

@@ -227,7 +227,6 @@ def commit(
         f"FROM read_parquet([{staged}], union_by_name = true, filename = true, "
         "file_row_number = true)"
     )
-    version = quote(VERSION_COLUMN) + " DESC NULLS LAST, " if VERSION_COLUMN in columns else ""
     new_days = {
         str(d)
         for (d,) in con.execute(
@@ -251,22 +250,27 @@ def commit(
     touched = sorted(new_days | moved_days)
     old_touched = [f for day in touched for f in manifest.partitions.get(day, [])]
     old_sql = files_sql(root, old_touched, columns)
+    row = con.execute("SELECT count(DISTINCT request_id) FROM _new").fetchone()
+    received = int(row[0]) if row else 0
     if old_touched:
-        added, updated = _changes(con, old_sql, columns, version)
+        added, updated = _changes(con, old_sql, columns)
     else:  # nothing stored on these days: every request is new
-        row = con.execute("SELECT count(DISTINCT request_id) FROM _new").fetchone()
-        added, updated = (int(row[0]) if row else 0), 0
-    both = f"""(
-        SELECT {col_list}, 0::BIGINT AS _seq FROM {old_sql}
-        UNION ALL BY NAME
-        SELECT {col_list}, _seq FROM _new
-    )"""
+        added, updated = received, 0
+
+    def both(where: str = "true") -> str:
+        """The stored rows of the touched days and the staged ones (``_seq`` 0: stored)."""
+        return f"""(
+            SELECT {col_list}, 0::BIGINT AS _seq FROM {old_sql} WHERE {where}
+            UNION ALL BY NAME
+            SELECT {col_list}, _seq FROM _new WHERE {where}
+        )"""
+
     day = "strftime(request_created_at, '%Y-%m-%d')"
     (root / "requests").mkdir(parents=True, exist_ok=True)
     stats: list[tuple[Any, ...]] = []
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _losers AS {_losers_sql(both, columns)}")
-        days = con.execute(f"SELECT {day} AS d, count(*) FROM {both} GROUP BY d ORDER BY d")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _losers AS {_losers_sql(both(), columns)}")
+        days = con.execute(f"SELECT {day} AS d, count(*) FROM {both()} GROUP BY d ORDER BY d")
         # a few days per COPY: each sorts in memory (one COPY of everything spills, 7x slower)
         for k, (first, last) in enumerate(_batches(days.fetchall(), COMMIT_ROWS)):
             # the days' filter inside each side, where it reaches the Parquet statistics
@@ -274,15 +278,10 @@ def commit(
                 f"request_created_at >= CAST({literal(first)} AS DATE) "
                 f"AND request_created_at < CAST({literal(last)} AS DATE) + 1"
             )
-            part = f"""(
-                SELECT {col_list}, 0::BIGINT AS _seq FROM {old_sql} WHERE {inside}
-                UNION ALL BY NAME
-                SELECT {col_list}, _seq FROM _new WHERE {inside}
-            )"""
             stats += copy_to(
                 con,
                 f"""COPY (
-                    SELECT {col_list}, {day} AS day FROM {part} b
+                    SELECT {col_list}, {day} AS day FROM {both(inside)} b
                     ANTI JOIN _losers USING (request_id, _seq)
                     ORDER BY day, request_created_at, request_id
                 ) TO {literal(str(root / "requests"))} (FORMAT parquet, PARTITION_BY (day),
@@ -315,10 +314,8 @@ def commit(
     )
     written = {f.path for fs in partitions.values() for f in fs}
     superseded = [f.path for f in old_touched if f.path not in written]
-    total_new = con.execute("SELECT count(DISTINCT request_id) FROM _new").fetchone()
     con.execute("DROP VIEW _new")
-    n_new = int(total_new[0]) if total_new else 0
-    return nxt, superseded, {"added": added, "updated": updated, "received": n_new}
+    return nxt, superseded, {"added": added, "updated": updated, "received": received}
 
 
 def _losers_sql(relation: str, columns: dict[str, str]) -> str:
@@ -356,7 +353,7 @@ def _batches(days: Sequence[tuple[Any, ...]], rows: int) -> list[tuple[str, str]
 
 
 def _changes(
-    con: duckdb.DuckDBPyConnection, old_sql: str, columns: dict[str, str], version: str
+    con: duckdb.DuckDBPyConnection, old_sql: str, columns: dict[str, str]
 ) -> tuple[int, int]:
     """(requests added, requests whose stored row changes) when ``_new`` is merged."""
     cols = ", ".join(quote(c) for c in columns)

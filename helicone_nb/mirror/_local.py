@@ -243,8 +243,8 @@ def local_requests(
         for m in _MAPS
         if m in known.columns
     }
-    for m, plan in plans.items():
-        select += [f'{plan.hash} AS "_h_{m}"', f'{plan.check} AS "_c_{m}"']
+    for m, p in plans.items():
+        select += [f'{p.hash} AS "_h_{m}"', f'{p.check} AS "_c_{m}"']
     select.append('r.rowid AS "_rowid"')
     where = "r.request_created_at >= $start AND r.request_created_at < $end"
     order = "ORDER BY r.request_created_at, r.request_id"
@@ -265,13 +265,12 @@ def local_requests(
     for m in _MAPS:
         if m not in REQUEST_SCHEMA:
             continue
-        found_plan = plans.get(m)
-        if found_plan is None:  # an old store without the column
+        plan = plans.get(m)
+        if plan is None:  # an old store without the column
             none = np.empty(n, dtype=object)
             none[:] = [{} for _ in range(n)]
             arrays[m] = none
             continue
-        plan = found_plan
         hashes = np.ma.getdata(arrays.pop(f"_h_{m}"))
         checks = np.ma.getdata(arrays.pop(f"_c_{m}"))
         codes, uniques = pd.factorize(hashes)

@@ -39,22 +39,20 @@ _SESSION = dict(
 
 
 class _Columns:
-    """The rows' fields as lists, read lazily. Helicone's rows all carry the same keys, so a
-    field set is read for every row in one ``itemgetter`` pass (rows missing a key fall back
-    to ``dict.get`` for that field)."""
+    """The rows' fields as lists, read lazily. Helicone's rows all carry the same keys, so
+    the keys of the first row are read from every row in one ``itemgetter`` pass; if a row
+    lacks one of them, every field is read with ``dict.get`` instead."""
 
     def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
         self.rows = rows
         self.lists: dict[str, list[Any]] = {}
         keys = list(rows[0]) if rows else []
-        if keys:
+        if len(keys) > 1:  # (itemgetter of one key gives the value, not a tuple)
             try:
-                table = list(zip(*map(operator.itemgetter(*keys), rows), strict=True))
-            except (KeyError, TypeError, ValueError):  # a row without some key: field by field
-                table = []
-            if len(keys) == 1 and table:
-                table = [tuple(v for (v,) in zip(*table, strict=True))]
-            self.lists = {k: list(col) for k, col in zip(keys, table, strict=False)}
+                table = zip(*map(operator.itemgetter(*keys), rows), strict=True)
+                self.lists = {k: list(col) for k, col in zip(keys, table, strict=True)}
+            except (KeyError, TypeError):
+                self.lists = {}
 
     def get(self, field: str) -> list[Any]:
         found = self.lists.get(field)
